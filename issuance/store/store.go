@@ -25,9 +25,9 @@ var migrations embed.FS
 
 // Config selects the database. The zero value uses a private cluster under DataDir.
 type Config struct {
-	URL     string // PostgreSQL connection string; default $CCCD_DATABASE_URL
-	DataDir string // where the private cluster lives when URL is empty
-	MaxConns int32 // pool size; 0 = pgx default (max(4, NumCPU))
+	URL      string // PostgreSQL connection string; default $CCCD_DATABASE_URL
+	DataDir  string // where the private cluster lives when URL is empty
+	MaxConns int32  // pool size; 0 = pgx default (max(4, NumCPU))
 }
 
 // FromEnv fills URL from CCCD_DATABASE_URL when it is empty.

@@ -28,8 +28,8 @@ import (
 
 // Cluster is a private PostgreSQL cluster in a directory.
 type Cluster struct {
-	Dir string // cluster root: data/, sock/, log
-	bin string
+	Dir  string // cluster root: data/, sock/, log
+	bin  string
 	cred *syscall.Credential // nil unless running as root
 }
 

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
+
+	"github.com/cccd-project/cccd/issuance/intake"
+)
+
+func init() { addCommand(newServeCmd) }
+
+// serveEnv is what `cccd serve` hands to the components it runs.
+type serveEnv struct {
+	db  *pgxpool.Pool
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// serveHooks start further components of `cccd serve` (the workflow engine, ...); each
+// runs until ctx ends and returns its error.
+var serveHooks []func(ctx context.Context, env *serveEnv) error
+
+func newServeCmd() *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the intake API and the workflow engine",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			db, err := openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			env := &serveEnv{db: db, log: log, mux: http.NewServeMux()}
+			env.mux.Handle("/", intake.New(db).Handler(log))
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+			errc := make(chan error, len(serveHooks)+1)
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			for _, h := range serveHooks {
+				go func() { errc <- h(ctx, env) }()
+			}
+			go func() {
+				if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+					errc <- err
+				}
+			}()
+			log.Info("cccd serve: intake API listening", "addr", ln.Addr().String())
+			fmt.Fprintf(os.Stderr, "listening on http://%s\n", ln.Addr())
+			select {
+			case <-ctx.Done():
+			case err = <-errc:
+			}
+			cancel()
+			shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
+			defer done()
+			srv.Shutdown(shutdown)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	return cmd
+}

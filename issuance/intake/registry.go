@@ -1,0 +1,184 @@
+package intake
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cccd-project/cccd/issuance"
+	"github.com/cccd-project/cccd/issuance/idnum"
+)
+
+// ErrNotInRegister means an ID number is not in the population register.
+var ErrNotInRegister = errors.New("intake: id_number: not in the population register")
+
+// maxRegistryLine bounds one JSON line of a register file.
+const maxRegistryLine = 64 << 10
+
+// ImportProgress is reported while a register file loads.
+type ImportProgress struct {
+	Rows    int64
+	Elapsed time.Duration
+}
+
+// ImportResult summarises an import.
+type ImportResult struct {
+	Rows       int64         `json:"rows"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	RowsPerSec float64       `json:"rows_per_second"`
+}
+
+// residentSource streams register lines into COPY, decoding one line at a time.
+type residentSource struct {
+	sc       *bufio.Scanner
+	line     int64
+	row      []any
+	err      error
+	progress func(ImportProgress)
+	start    time.Time
+}
+
+func (r *residentSource) Next() bool {
+	for r.sc.Scan() {
+		r.line++
+		b := r.sc.Bytes()
+		if len(b) == 0 {
+			continue
+		}
+		var p issuance.Person
+		if err := json.Unmarshal(b, &p); err != nil {
+			r.err = fmt.Errorf("intake: register line %d: %w", r.line, err)
+			return false
+		}
+		if err := checkResident(p); err != nil {
+			r.err = fmt.Errorf("intake: register line %d: %w", r.line, err)
+			return false
+		}
+		r.row = []any{p.IDNumber, p.FullName, p.DateOfBirth.Time(), string(p.Sex), p.Nationality, p.Ethnicity,
+			p.Religion, p.PlaceOfOrigin, p.PlaceOfResidence, p.IdentifyingFeatures, p.Father, p.Mother, p.Spouse,
+			p.PreviousIDNumber}
+		if r.progress != nil && r.line%50000 == 0 {
+			r.progress(ImportProgress{Rows: r.line, Elapsed: time.Since(r.start)})
+		}
+		return true
+	}
+	if err := r.sc.Err(); err != nil {
+		r.err = fmt.Errorf("intake: register line %d: %w", r.line+1, err)
+	}
+	return false
+}
+
+func (r *residentSource) Values() ([]any, error) { return r.row, nil }
+func (r *residentSource) Err() error             { return r.err }
+
+// checkResident applies the register's own consistency rules: a valid ID number that
+// agrees with the birth date and sex, and the mandatory fields.
+func checkResident(p issuance.Person) error {
+	n, err := idnum.Parse(p.IDNumber)
+	if err != nil {
+		return err
+	}
+	if p.DateOfBirth.IsZero() {
+		return errors.New("date_of_birth: required")
+	}
+	if !p.Sex.Valid() {
+		return fmt.Errorf("sex %q: must be M or F", p.Sex)
+	}
+	if err := idnum.CheckBirth(n, p.DateOfBirth.Year, p.Sex == issuance.SexFemale); err != nil {
+		return err
+	}
+	if p.FullName == "" {
+		return errors.New("full_name: required")
+	}
+	return nil
+}
+
+var residentColumns = []string{"id_number", "full_name", "date_of_birth", "sex", "nationality", "ethnicity",
+	"religion", "place_of_origin", "place_of_residence", "identifying_features", "father", "mother", "spouse",
+	"previous_id_number"}
+
+// ImportRegister loads register residents (JSON Lines of issuance.Person) with COPY in
+// one transaction: a bad line or a duplicate ID number aborts the whole import and
+// changes nothing.
+func (s *Service) ImportRegister(ctx context.Context, r io.Reader, progress func(ImportProgress)) (ImportResult, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxRegistryLine)
+	src := &residentSource{sc: sc, progress: progress, start: time.Now()}
+	var n int64
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		n, err = tx.CopyFrom(ctx, pgx.Identifier{"residents"}, residentColumns, src)
+		if err != nil {
+			if src.err != nil {
+				return src.err
+			}
+			return fmt.Errorf("intake: register import: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	el := time.Since(src.start)
+	return ImportResult{Rows: n, Elapsed: el, RowsPerSec: float64(n) / el.Seconds()}, nil
+}
+
+// Lookup returns the register's record for an ID number: what intake pre-fills.
+func (s *Service) Lookup(ctx context.Context, id string) (issuance.Person, error) {
+	if _, err := idnum.Parse(id); err != nil {
+		return issuance.Person{}, err
+	}
+	var p issuance.Person
+	var dob time.Time
+	var sex string
+	err := s.db.QueryRow(ctx, `SELECT id_number, full_name, date_of_birth, sex, nationality, ethnicity, religion,
+		place_of_origin, place_of_residence, identifying_features, father, mother, spouse, previous_id_number
+		FROM residents WHERE id_number = $1`, id).Scan(&p.IDNumber, &p.FullName, &dob, &sex, &p.Nationality,
+		&p.Ethnicity, &p.Religion, &p.PlaceOfOrigin, &p.PlaceOfResidence, &p.IdentifyingFeatures, &p.Father,
+		&p.Mother, &p.Spouse, &p.PreviousIDNumber)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return issuance.Person{}, fmt.Errorf("%w: %s", ErrNotInRegister, id)
+	}
+	if err != nil {
+		return issuance.Person{}, fmt.Errorf("intake: register lookup: %w", err)
+	}
+	p.DateOfBirth = issuance.DateOf(dob)
+	p.Sex = issuance.Sex(sex)
+	return p, nil
+}
+
+// ChangedFields lists, by JSON name, the fields of got that differ from the register's
+// record: what the clerk changed and a supervisor must look at.
+func ChangedFields(register, got issuance.Person) []string {
+	pairs := []struct {
+		name string
+		a, b string
+	}{
+		{"full_name", register.FullName, got.FullName},
+		{"date_of_birth", register.DateOfBirth.String(), got.DateOfBirth.String()},
+		{"sex", string(register.Sex), string(got.Sex)},
+		{"nationality", register.Nationality, got.Nationality},
+		{"ethnicity", register.Ethnicity, got.Ethnicity},
+		{"religion", register.Religion, got.Religion},
+		{"place_of_origin", register.PlaceOfOrigin, got.PlaceOfOrigin},
+		{"place_of_residence", register.PlaceOfResidence, got.PlaceOfResidence},
+		{"identifying_features", register.IdentifyingFeatures, got.IdentifyingFeatures},
+		{"father", register.Father, got.Father},
+		{"mother", register.Mother, got.Mother},
+		{"spouse", register.Spouse, got.Spouse},
+		{"previous_id_number", register.PreviousIDNumber, got.PreviousIDNumber},
+	}
+	out := []string{}
+	for _, p := range pairs {
+		if p.a != p.b {
+			out = append(out, p.name)
+		}
+	}
+	return out
+}
