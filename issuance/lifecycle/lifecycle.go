@@ -46,8 +46,12 @@ var appNext = map[AppState][]AppState{
 	AtOffice:      {Delivered, Returned},
 }
 
-// rerunTargets are the stages an administrator may re-run an application from.
-var rerunTargets = map[AppState]bool{Approved: true, Queued: true, Personalized: true, QCPassed: true}
+// rerunTargets are the stages an administrator may re-run an application from, and
+// rerunFrom the states it may be in: production at the centre, before its card leaves.
+var (
+	rerunTargets = map[AppState]bool{Approved: true, Queued: true}
+	rerunFrom    = map[AppState]bool{Queued: true, Personalizing: true, Personalized: true, Printed: true, QCPassed: true}
+)
 
 // Terminal reports whether no further transition leaves s.
 func (s AppState) Terminal() bool { return s == Rejected || s == Delivered || s == Returned }
@@ -76,10 +80,10 @@ func CheckApp(from, to AppState) error {
 }
 
 // CheckRerun returns nil when an administrator may send an application in state from
-// back to stage to: only backwards, only to a re-runnable stage, never from a terminal
-// state.
+// back to stage to: only backwards, only to approval or the queue, and only while its
+// card is still at the production centre.
 func CheckRerun(from, to AppState) error {
-	if from.Terminal() || !rerunTargets[to] || order(to) >= order(from) {
+	if !rerunFrom[from] || !rerunTargets[to] || order(to) >= order(from) {
 		return fmt.Errorf("%w: re-run of application in %s from stage %s", ErrIllegalTransition, from, to)
 	}
 	return nil

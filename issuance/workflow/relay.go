@@ -1,0 +1,157 @@
+// Package workflow moves applications and cards from approval to hand-over over NATS
+// JetStream, with PostgreSQL as the source of truth.
+//
+// Every state change commits together with its timeline entry, audit entry and an
+// outbox row (package ledger). The Relay publishes outbox rows to JetStream with the
+// event ID as the message ID, so a row published twice (relay crash between publish
+// and marking it sent) is dropped by the stream's de-duplication. Consumers are durable
+// pull consumers with explicit acknowledgement; each handler checks the expected state
+// before it acts, so a redelivered message does nothing twice. A message that fails
+// MaxDeliver times goes to the dead-letter list for an administrator.
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names and subjects.
+const (
+	EventsStream = "CCCD_EVENTS" // cccd.app.<state>: application state changes
+	JobsStream   = "CCCD_JOBS"   // cccd.job.perso.<line>: personalization work queue
+	JobSubject   = "cccd.job.perso."
+)
+
+// EnsureStreams creates or updates the streams.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
+	cfgs := []jetstream.StreamConfig{
+		{Name: EventsStream, Subjects: []string{"cccd.app.>"}, Storage: jetstream.FileStorage,
+			Duplicates: 10 * time.Minute, MaxAge: 90 * 24 * time.Hour},
+		{Name: JobsStream, Subjects: []string{"cccd.job.>"}, Storage: jetstream.FileStorage,
+			Retention: jetstream.WorkQueuePolicy, Duplicates: 10 * time.Minute},
+	}
+	for _, c := range cfgs {
+		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {
+			return fmt.Errorf("workflow: stream %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// Relay publishes outbox rows to JetStream.
+type Relay struct {
+	DB    *pgxpool.Pool
+	JS    jetstream.JetStream
+	Log   *slog.Logger
+	Batch int // rows per round, default 500
+}
+
+// Run publishes until ctx ends, woken by PostgreSQL notifications and polling once a
+// second as a safety net. Transient errors (broker or database restarting) are logged
+// and retried.
+func (r *Relay) Run(ctx context.Context) error {
+	if r.Batch <= 0 {
+		r.Batch = 500
+	}
+	for ctx.Err() == nil {
+		if err := r.listen(ctx); err != nil && ctx.Err() == nil {
+			r.Log.Warn("workflow relay: retrying", "err", err)
+			sleep(ctx, 500*time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func (r *Relay) listen(ctx context.Context) error {
+	conn, err := r.DB.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN cccd_outbox"); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		n, err := r.Flush(ctx)
+		if err != nil {
+			return err
+		}
+		if n == r.Batch {
+			continue
+		}
+		wait, cancel := context.WithTimeout(ctx, time.Second)
+		_, err = conn.Conn().WaitForNotification(wait)
+		cancel()
+		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Flush publishes one round of unsent rows and marks them sent; it returns how many.
+func (r *Relay) Flush(ctx context.Context) (int, error) {
+	if r.Batch <= 0 {
+		r.Batch = 500
+	}
+	var n int
+	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, event_id::text, subject, payload::text FROM outbox
+			WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.Batch)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			id               int64
+			eventID, subject string
+			payload          string
+		}
+		list, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (row, error) {
+			var x row
+			return x, cr.Scan(&x.id, &x.eventID, &x.subject, &x.payload)
+		})
+		if err != nil || len(list) == 0 {
+			return err
+		}
+		futures := make([]jetstream.PubAckFuture, len(list))
+		for i, x := range list {
+			msg := &nats.Msg{Subject: x.subject, Data: []byte(x.payload), Header: nats.Header{}}
+			msg.Header.Set(jetstream.MsgIDHeader, x.eventID)
+			if futures[i], err = r.JS.PublishMsgAsync(msg); err != nil {
+				return fmt.Errorf("workflow relay: publish: %w", err)
+			}
+		}
+		ids := make([]int64, len(list))
+		for i, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return fmt.Errorf("workflow relay: publish %s: %w", list[i].subject, err)
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Second):
+				return errors.New("workflow relay: no acknowledgement from JetStream within 10s")
+			}
+			ids[i] = list[i].id
+		}
+		_, err = tx.Exec(ctx, "UPDATE outbox SET sent_at = now() WHERE id = ANY($1)", ids)
+		n = len(list)
+		return err
+	})
+	return n, err
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

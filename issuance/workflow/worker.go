@@ -1,0 +1,155 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cccd-project/cccd/issuance/ledger"
+	"github.com/cccd-project/cccd/issuance/lifecycle"
+)
+
+// CardMaker writes one card for a job on a station's hardware. It calls start with the
+// chip's serial before it writes anything, and returns the MRZ written (the binding
+// record) once the chip is written, locked and verified. An error means the card is
+// spoiled; its text is the reason.
+type CardMaker interface {
+	MakeCard(ctx context.Context, j Job, start func(serial string) error) (mrz string, err error)
+}
+
+// JobWorker is a station's side of the work queue: it takes the line's jobs, has a
+// CardMaker produce each card, and records the outcome. A job delivered twice (station
+// killed before its ack, broker restarted) never yields two good cards: the second
+// delivery finds the job done and only acknowledges it.
+type JobWorker struct {
+	Engine  *Engine
+	JS      jetstream.JetStream
+	Log     *slog.Logger
+	Line    string
+	Station string
+	Workers int           // cards made at once: one per reader
+	AckWait time.Duration // redelivery after a station died; default 60s
+	Maker   CardMaker
+	// Done, when set, is told about every finished attempt (for progress displays).
+	Done func(j Job, serial string, err error)
+}
+
+// Run works the line's queue until ctx ends.
+func (w *JobWorker) Run(ctx context.Context) error {
+	if !ValidLine(w.Line) {
+		return fmt.Errorf("%w: %q", ErrInvalidLine, w.Line)
+	}
+	if w.AckWait <= 0 {
+		w.AckWait = time.Minute
+	}
+	c := &Consumer{DB: w.Engine.DB, JS: w.JS, Log: w.Log, Stream: JobsStream, Durable: "perso-" + w.Line,
+		Filter: JobSubject + w.Line, Workers: w.Workers, AckWait: w.AckWait, MaxDeliver: 10, Handle: w.handle}
+	return c.Run(ctx)
+}
+
+func (w *JobWorker) handle(ctx context.Context, _ string, data []byte) error {
+	var j Job
+	if err := json.Unmarshal(data, &j); err != nil || j.ID == "" {
+		return fmt.Errorf("%w: malformed job: %v", ErrPermanent, err)
+	}
+	switch err := w.Engine.BeginJob(ctx, w.Station, j); {
+	case errors.Is(err, ErrJobObsolete):
+		return nil
+	case errors.Is(err, ErrPaused):
+		return fmt.Errorf("%w: %v", ErrHold, err)
+	case err != nil:
+		return err
+	}
+	var serial string
+	start := func(s string) error {
+		serial = s
+		return w.Engine.StartCard(ctx, w.Station, j, s)
+	}
+	mrz, err := w.Maker.MakeCard(ctx, j, start)
+	if ctx.Err() != nil {
+		return ctx.Err() // station stopping: the job is redelivered and taken over
+	}
+	if err == nil {
+		err = w.Engine.CompleteJob(ctx, w.Station, j, serial, mrz)
+		if err != nil && !errors.Is(err, ErrJobObsolete) {
+			// The chip is good but could not be bound: spoil it rather than leave it unaccounted.
+			err = fmt.Errorf("binding failed: %w", err)
+		}
+	}
+	if err != nil && !errors.Is(err, ErrJobObsolete) {
+		if errors.Is(err, ErrChipUsed) {
+			serial = "" // not our card: it keeps its own record
+		}
+		if serr := w.Engine.SpoilCard(ctx, w.Station, j, serial, err.Error()); serr != nil && !errors.Is(serr, ErrJobObsolete) {
+			return serr
+		}
+	}
+	if w.Done != nil {
+		w.Done(j, serial, err)
+	}
+	return nil
+}
+
+// ErrHold asks the consumer to hold a message and offer it again later without
+// counting it as a failure (a paused batch).
+var ErrHold = errors.New("workflow: hold")
+
+// AppEvent decodes an application event published from the outbox.
+func AppEvent(data []byte) (ledger.Event, error) {
+	var ev ledger.Event
+	if err := json.Unmarshal(data, &ev); err != nil || ev.ApplicationID == 0 {
+		return ev, fmt.Errorf("%w: malformed event: %v", ErrPermanent, err)
+	}
+	return ev, nil
+}
+
+// StageWorker runs an automatic stage on every application that reaches a state (for
+// example printing on "personalized", QC on "printed"). Do must check nothing twice:
+// the worker skips applications that are no longer in the state (a duplicate or late
+// delivery) or paused.
+type StageWorker struct {
+	Engine  *Engine
+	JS      jetstream.JetStream
+	Log     *slog.Logger
+	Name    string
+	On      lifecycle.AppState
+	Workers int
+	AckWait time.Duration
+	Do      func(ctx context.Context, appID int64) error
+}
+
+// Run consumes the stage's events until ctx ends.
+func (s *StageWorker) Run(ctx context.Context) error {
+	c := &Consumer{DB: s.Engine.DB, JS: s.JS, Log: s.Log, Stream: EventsStream, Durable: "stage-" + s.Name,
+		Filter: ledger.SubjectPrefix + string(s.On), Workers: s.Workers, AckWait: s.AckWait, Handle: s.handle}
+	return c.Run(ctx)
+}
+
+func (s *StageWorker) handle(ctx context.Context, _ string, data []byte) error {
+	ev, err := AppEvent(data)
+	if err != nil {
+		return err
+	}
+	var state string
+	var paused bool
+	if err := s.Engine.DB.QueryRow(ctx, "SELECT state, paused FROM applications WHERE id = $1", ev.ApplicationID).Scan(&state, &paused); err != nil {
+		return fmt.Errorf("workflow: stage %s: application %d: %w", s.Name, ev.ApplicationID, err)
+	}
+	if lifecycle.AppState(state) != s.On {
+		return nil // already past this stage (duplicate delivery) or sent elsewhere
+	}
+	if paused {
+		return fmt.Errorf("%w: application %s paused", ErrHold, strconv.FormatInt(ev.ApplicationID, 10))
+	}
+	err = s.Do(ctx, ev.ApplicationID)
+	if errors.Is(err, ledger.ErrStateChanged) {
+		return nil // someone else moved it meanwhile
+	}
+	return err
+}
