@@ -121,6 +121,15 @@ func newDBCmd() *cobra.Command {
 			return c.Stop(cmd.Context())
 		},
 	}, &cobra.Command{
+		Use: "destroy", Short: "Stop the private cluster and delete it with all its data", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cluster()
+			if err != nil {
+				return err
+			}
+			return c.Remove(cmd.Context())
+		},
+	}, &cobra.Command{
 		Use: "status", Short: "Say whether the private cluster runs", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := cluster()

@@ -87,21 +87,31 @@ func newIntakeCmd() *cobra.Command {
 		},
 	}
 
+	var portraitFile, reason string
 	prefill := &cobra.Command{
-		Use:   "prefill ID_NUMBER",
-		Short: "Print an application pre-filled from the population register, to complete and submit",
+		Use:   "prefill ID_NUMBER [--portrait FILE.jpg]",
+		Short: "Print an application pre-filled from the population register (with the captured portrait), to check and submit",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var pic []byte
+			if portraitFile != "" {
+				var err error
+				if pic, err = os.ReadFile(portraitFile); err != nil {
+					return err
+				}
+			}
 			return withIntake(cmd, func(svc *intake.Service, u intake.User) error {
 				p, err := svc.Lookup(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				return printJSON(issuance.Application{Person: p, Reason: issuance.ReasonFirstIssue, IntakeOffice: u.Office,
+				return printJSON(issuance.Application{Person: p, Portrait: pic, Reason: issuance.Reason(reason), IntakeOffice: u.Office,
 					Delivery: issuance.Delivery{Method: issuance.DeliveryOffice, Office: u.Office}})
 			})
 		},
 	}
+	prefill.Flags().StringVar(&portraitFile, "portrait", "", "the portrait captured at the counter (JPEG)")
+	prefill.Flags().StringVar(&reason, "reason", string(issuance.ReasonFirstIssue), "first_issue, renewal_age, replace_lost, replace_damaged or change_of_data")
 
 	var filter intake.Filter
 	list := &cobra.Command{
