@@ -65,9 +65,9 @@ func newAuditCmd() *cobra.Command {
 				printJSON(rep)
 			} else {
 				for _, p := range rep.Problems {
-					fmt.Printf("row %d: %s\n", p.Seq, p.Reason)
+					fmt.Printf("chain %d row %d: %s\n", p.Chain, p.Seq, p.Reason)
 				}
-				fmt.Printf("audit log: %d rows, head %d: %s\n", rep.Rows, rep.Head, map[bool]string{true: "intact", false: "TAMPERED"}[rep.OK()])
+				fmt.Printf("audit log: %d rows in %d chains: %s\n", rep.Rows, ledger.Chains, map[bool]string{true: "intact", false: "TAMPERED"}[rep.OK()])
 			}
 			if !rep.OK() {
 				return &exitError{1, fmt.Errorf("audit log: %d problems", len(rep.Problems))}

@@ -55,11 +55,11 @@ func resident(t testing.TB, serial int, female bool) issuance.Person {
 }
 
 type fixture struct {
-	pool                *pgxpool.Pool
-	svc                 *intake.Service
-	clerk, clerk2, sup  intake.User
+	pool                 *pgxpool.Pool
+	svc                  *intake.Service
+	clerk, clerk2, sup   intake.User
 	otherSup, supAsClerk intake.User
-	tokens              map[string]string
+	tokens               map[string]string
 }
 
 func setup(t *testing.T, residents ...issuance.Person) *fixture {
@@ -222,7 +222,7 @@ func TestImportRegisterBadLineChangesNothing(t *testing.T) {
 	}{
 		{"inconsistent sex", string(good) + "\n" + string(badLine) + "\n", "line 2"},
 		{"not json", string(good) + "\n{\"id_number\": \n", "line 2"},
-		{"duplicate", string(good) + "\n" + string(good) + "\n", "duplicate key"},
+		{"duplicate", string(good) + "\n" + string(good) + "\n", "duplicate ID number: Key (id_number)=(" + resident(t, 7, false).IDNumber},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

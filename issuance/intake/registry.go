@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/issuance/idnum"
@@ -105,20 +106,39 @@ var residentColumns = []string{"id_number", "full_name", "date_of_birth", "sex",
 
 // ImportRegister loads register residents (JSON Lines of issuance.Person) with COPY in
 // one transaction: a bad line or a duplicate ID number aborts the whole import and
-// changes nothing.
+// changes nothing. Loading into an empty register (the initial load) drops the primary
+// key during COPY and builds it once at the end, which is several times faster than
+// maintaining it row by row; duplicates are still refused when it is built.
 func (s *Service) ImportRegister(ctx context.Context, r io.Reader, progress func(ImportProgress)) (ImportResult, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxRegistryLine)
 	src := &residentSource{sc: sc, progress: progress, start: time.Now()}
 	var n int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "LOCK TABLE residents IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return fmt.Errorf("intake: register import: %w", err)
+		}
+		var empty bool
+		if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM residents)").Scan(&empty); err != nil {
+			return fmt.Errorf("intake: register import: %w", err)
+		}
+		if empty {
+			if _, err := tx.Exec(ctx, "ALTER TABLE residents DROP CONSTRAINT residents_pkey"); err != nil {
+				return fmt.Errorf("intake: register import: %w", err)
+			}
+		}
 		var err error
 		n, err = tx.CopyFrom(ctx, pgx.Identifier{"residents"}, residentColumns, src)
 		if err != nil {
 			if src.err != nil {
 				return src.err
 			}
-			return fmt.Errorf("intake: register import: %w", err)
+			return duplicateError(err)
+		}
+		if empty {
+			if _, err := tx.Exec(ctx, "ALTER TABLE residents ADD CONSTRAINT residents_pkey PRIMARY KEY (id_number)"); err != nil {
+				return duplicateError(err)
+			}
 		}
 		return nil
 	})
@@ -127,6 +147,15 @@ func (s *Service) ImportRegister(ctx context.Context, r io.Reader, progress func
 	}
 	el := time.Since(src.start)
 	return ImportResult{Rows: n, Elapsed: el, RowsPerSec: float64(n) / el.Seconds()}, nil
+}
+
+// duplicateError names the duplicated ID number when PostgreSQL refused one.
+func duplicateError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return fmt.Errorf("intake: register import: duplicate ID number: %s", pe.Detail)
+	}
+	return fmt.Errorf("intake: register import: %w", err)
 }
 
 // Lookup returns the register's record for an ID number: what intake pre-fills.

@@ -38,23 +38,38 @@ type Entry struct {
 	Detail  string // free text or JSON, never secrets or portraits
 }
 
-// Audit appends e to the hash-chained audit log inside tx. Appends are serialised on
-// the chain head row until tx commits, so the chain never forks.
+// Chains is the number of independent audit chains.
+const Chains = 16
+
+// chainOf spreads subjects over the chains (FNV-1a), so that one subject's entries
+// stay in one chain, in order.
+func chainOf(subject string) int16 {
+	h := uint32(2166136261)
+	for i := 0; i < len(subject); i++ {
+		h ^= uint32(subject[i])
+		h *= 16777619
+	}
+	return int16(h % Chains)
+}
+
+// Audit appends e to the hash-chained audit log inside tx. Appends to one chain are
+// serialised on its head row until tx commits, so a chain never forks.
 func Audit(ctx context.Context, tx pgx.Tx, e Entry) error {
+	chain := chainOf(e.Subject)
 	var seq int64
 	var prev []byte
-	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_head FOR UPDATE").Scan(&seq, &prev); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_head WHERE chain = $1 FOR UPDATE", chain).Scan(&seq, &prev); err != nil {
 		return fmt.Errorf("ledger: audit head: %w", err)
 	}
 	seq++
 	at := time.Now().UTC().Truncate(time.Microsecond)
-	h := chainHash(prev, seq, at, e)
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (seq, at, actor, office, action, subject, detail, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		seq, at, e.Actor.Name, e.Actor.Office, e.Action, e.Subject, e.Detail, prev, h); err != nil {
+	h := chainHash(prev, chain, seq, at, e)
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (chain, seq, at, actor, office, action, subject, detail, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		chain, seq, at, e.Actor.Name, e.Actor.Office, e.Action, e.Subject, e.Detail, prev, h); err != nil {
 		return fmt.Errorf("ledger: audit append: %w", err)
 	}
-	if _, err := tx.Exec(ctx, "UPDATE audit_head SET seq = $1, hash = $2", seq, h); err != nil {
+	if _, err := tx.Exec(ctx, "UPDATE audit_head SET seq = $2, hash = $3 WHERE chain = $1", chain, seq, h); err != nil {
 		return fmt.Errorf("ledger: audit head: %w", err)
 	}
 	return nil
@@ -62,10 +77,10 @@ func Audit(ctx context.Context, tx pgx.Tx, e Entry) error {
 
 // chainHash is SHA-256(prev || canonical record): length-prefixed fields, so that no
 // two different records share an encoding.
-func chainHash(prev []byte, seq int64, at time.Time, e Entry) []byte {
+func chainHash(prev []byte, chain int16, seq int64, at time.Time, e Entry) []byte {
 	h := sha256.New()
 	h.Write(prev)
-	for _, f := range []string{strconv.FormatInt(seq, 10), at.UTC().Format(time.RFC3339Nano),
+	for _, f := range []string{strconv.Itoa(int(chain)), strconv.FormatInt(seq, 10), at.UTC().Format(time.RFC3339Nano),
 		e.Actor.Name, e.Actor.Office, e.Action, e.Subject, e.Detail} {
 		h.Write([]byte(strconv.Itoa(len(f))))
 		h.Write([]byte{':'})
@@ -76,6 +91,7 @@ func chainHash(prev []byte, seq int64, at time.Time, e Entry) []byte {
 
 // Problem is one finding of VerifyAudit.
 type Problem struct {
+	Chain  int16  `json:"chain"`
 	Seq    int64  `json:"seq"`
 	Reason string `json:"reason"`
 }
@@ -83,11 +99,10 @@ type Problem struct {
 // AuditReport is the result of VerifyAudit.
 type AuditReport struct {
 	Rows     int64     `json:"rows"`
-	Head     int64     `json:"head"`
 	Problems []Problem `json:"problems"`
 }
 
-// OK reports whether the chain is intact.
+// OK reports whether every chain is intact.
 func (r AuditReport) OK() bool { return len(r.Problems) == 0 }
 
 // Querier is what VerifyAudit needs: a pool, a connection or a transaction.
@@ -96,47 +111,69 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// VerifyAudit walks the audit log in order and recomputes every hash. It reports rows
-// whose content was edited (hash mismatch), rows that were deleted (a gap in the
-// sequence or a broken link), and a chain whose tail was cut (head ahead of the last row).
+// VerifyAudit walks every chain of the audit log in order and recomputes every hash.
+// It reports rows whose content was edited (hash mismatch), rows that were deleted (a
+// gap in the sequence or a broken link), and a chain whose tail was cut (its head ahead
+// of its last row).
 func VerifyAudit(ctx context.Context, q Querier) (AuditReport, error) {
-	var rep AuditReport
-	if err := q.QueryRow(ctx, "SELECT seq FROM audit_head").Scan(&rep.Head); err != nil {
-		return rep, fmt.Errorf("ledger: audit head: %w", err)
+	rep := AuditReport{Problems: []Problem{}}
+	heads := map[int16]int64{}
+	rows, err := q.Query(ctx, "SELECT chain, seq FROM audit_head")
+	if err != nil {
+		return rep, fmt.Errorf("ledger: audit heads: %w", err)
 	}
-	rows, err := q.Query(ctx, `SELECT seq, at, actor, office, action, subject, detail, prev_hash, hash
-		FROM audit_log ORDER BY seq`)
+	for rows.Next() {
+		var c int16
+		var s int64
+		if err := rows.Scan(&c, &s); err != nil {
+			return rep, fmt.Errorf("ledger: audit heads: %w", err)
+		}
+		heads[c] = s
+	}
+	if err := rows.Err(); err != nil {
+		return rep, fmt.Errorf("ledger: audit heads: %w", err)
+	}
+	rows, err = q.Query(ctx, `SELECT chain, seq, at, actor, office, action, subject, detail, prev_hash, hash
+		FROM audit_log ORDER BY chain, seq`)
 	if err != nil {
 		return rep, fmt.Errorf("ledger: audit read: %w", err)
 	}
 	defer rows.Close()
-	prev := make([]byte, sha256.Size)
-	var last int64
+	zero := make([]byte, sha256.Size)
+	prev := zero
+	last := map[int16]int64{}
+	cur := int16(-1)
 	for rows.Next() {
+		var chain int16
 		var seq int64
 		var at time.Time
 		var e Entry
 		var prevHash, hash []byte
-		if err := rows.Scan(&seq, &at, &e.Actor.Name, &e.Actor.Office, &e.Action, &e.Subject, &e.Detail, &prevHash, &hash); err != nil {
+		if err := rows.Scan(&chain, &seq, &at, &e.Actor.Name, &e.Actor.Office, &e.Action, &e.Subject, &e.Detail, &prevHash, &hash); err != nil {
 			return rep, fmt.Errorf("ledger: audit read: %w", err)
 		}
+		if chain != cur {
+			cur, prev = chain, zero
+		}
 		rep.Rows++
-		if seq != last+1 {
-			rep.Problems = append(rep.Problems, Problem{seq, fmt.Sprintf("rows %d..%d missing (deleted)", last+1, seq-1)})
+		if seq != last[chain]+1 {
+			rep.Problems = append(rep.Problems, Problem{chain, seq, fmt.Sprintf("rows %d..%d missing (deleted)", last[chain]+1, seq-1)})
 		}
 		if string(prevHash) != string(prev) {
-			rep.Problems = append(rep.Problems, Problem{seq, "link to the previous row broken"})
+			rep.Problems = append(rep.Problems, Problem{chain, seq, "link to the previous row broken"})
 		}
-		if string(chainHash(prevHash, seq, at, e)) != string(hash) {
-			rep.Problems = append(rep.Problems, Problem{seq, "content does not match its hash (edited)"})
+		if string(chainHash(prevHash, chain, seq, at, e)) != string(hash) {
+			rep.Problems = append(rep.Problems, Problem{chain, seq, "content does not match its hash (edited)"})
 		}
-		prev, last = hash, seq
+		prev, last[chain] = hash, seq
 	}
 	if err := rows.Err(); err != nil {
 		return rep, fmt.Errorf("ledger: audit read: %w", err)
 	}
-	if rep.Head != last {
-		rep.Problems = append(rep.Problems, Problem{last, fmt.Sprintf("chain head is %d but the last row is %d (tail deleted)", rep.Head, last)})
+	for c, h := range heads {
+		if h != last[c] {
+			rep.Problems = append(rep.Problems, Problem{c, last[c], fmt.Sprintf("chain head is %d but the last row is %d (tail deleted)", h, last[c])})
+		}
 	}
 	return rep, nil
 }

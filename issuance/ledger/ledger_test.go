@@ -40,8 +40,10 @@ func TestVerifyAuditDetectsTampering(t *testing.T) {
 		{"intact", "", ""},
 		{"edited detail", "UPDATE audit_log SET detail = 'forged' WHERE seq = 3", "edited"},
 		{"edited actor", "UPDATE audit_log SET actor = 'someone.else' WHERE seq = 1", "edited"},
+		{"edited time", "UPDATE audit_log SET at = at - interval '1 day' WHERE seq = 4", "edited"},
 		{"deleted middle row", "DELETE FROM audit_log WHERE seq = 2", "deleted"},
 		{"deleted tail", "DELETE FROM audit_log WHERE seq = 5", "tail deleted"},
+		{"moved to another chain", "UPDATE audit_log SET chain = (chain + 1) % 16 WHERE seq = 5", "tail deleted"},
 		{"recomputed hash of edited row", "UPDATE audit_log SET detail = 'forged', hash = sha256(hash) WHERE seq = 2", "broken"},
 	}
 	for _, tc := range tests {

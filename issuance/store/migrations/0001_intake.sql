@@ -63,9 +63,13 @@ CREATE TABLE application_events (
 );
 CREATE INDEX application_events_app ON application_events (application_id, id);
 
--- Append-only, hash-chained audit log. hash = SHA-256(prev_hash || canonical row).
+-- Append-only, hash-chained audit log. Entries are spread over 16 independent chains
+-- (by subject) so that concurrent writers do not queue on one head row; each chain is
+-- verified on its own. hash = SHA-256(prev_hash || canonical row).
 CREATE TABLE audit_log (
-    seq        bigint PRIMARY KEY,
+    id         bigserial PRIMARY KEY,
+    chain      smallint NOT NULL,
+    seq        bigint NOT NULL,
     at         timestamptz NOT NULL,
     actor      text NOT NULL,
     office     text NOT NULL,
@@ -73,15 +77,17 @@ CREATE TABLE audit_log (
     subject    text NOT NULL,
     detail     text NOT NULL,
     prev_hash  bytea NOT NULL,
-    hash       bytea NOT NULL
+    hash       bytea NOT NULL,
+    UNIQUE (chain, seq)
 );
--- The head of the chain; locking it serialises appends so the chain has no forks.
+-- The head of each chain; locking it serialises appends to that chain so it never forks.
 CREATE TABLE audit_head (
-    id    boolean PRIMARY KEY DEFAULT true CHECK (id),
-    seq   bigint NOT NULL,
-    hash  bytea NOT NULL
+    chain  smallint PRIMARY KEY,
+    seq    bigint NOT NULL,
+    hash   bytea NOT NULL
 );
-INSERT INTO audit_head (seq, hash) VALUES (0, '\x0000000000000000000000000000000000000000000000000000000000000000');
+INSERT INTO audit_head (chain, seq, hash)
+    SELECT g, 0, '\x0000000000000000000000000000000000000000000000000000000000000000' FROM generate_series(0, 15) g;
 CREATE RULE audit_log_no_update AS ON UPDATE TO audit_log DO INSTEAD NOTHING;
 CREATE RULE audit_log_no_delete AS ON DELETE TO audit_log DO INSTEAD NOTHING;
 

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cccd-project/cccd/issuance/intake"
+	"github.com/cccd-project/cccd/issuance/store"
+)
+
+func init() { addBench(newBenchIntakeCmd) }
+
+func newBenchIntakeCmd() *cobra.Command {
+	cfg := intake.BenchConfig{Residents: 1_000_000, Apps: 5000, Clients: 32, Portraits: 200}
+	cmd := &cobra.Command{
+		Use:   "intake",
+		Short: "Register import rows/s (COPY) and intake applications/s through the API, on a scratch database",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			base, err := store.ResolveURL(ctx, store.Config{DataDir: global.dataDir})
+			if err != nil {
+				return err
+			}
+			admin, err := store.Connect(ctx, base, 1)
+			if err != nil {
+				return err
+			}
+			defer admin.Close()
+			b := make([]byte, 4)
+			rand.Read(b)
+			name := "cccd_bench_" + hex.EncodeToString(b)
+			if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+				return err
+			}
+			defer admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			u, _ := url.Parse(base)
+			u.Path = "/" + name
+			pool, err := store.Connect(ctx, u.String(), int32(cfg.Clients+4))
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			if _, err := store.Migrate(ctx, pool); err != nil {
+				return err
+			}
+			res, err := intake.New(pool).Bench(ctx, cfg, os.TempDir(), func(s string) { fmt.Fprintln(os.Stderr, "bench:", s) })
+			if err != nil {
+				return err
+			}
+			if global.json {
+				return printJSON(res)
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "measure\tcount\tseconds\trate\ttarget\t")
+			fmt.Fprintf(tw, "register import (COPY)\t%d rows\t%.2f\t%.0f rows/s\t>= 50000 rows/s\t\n", res.ImportRows, res.ImportTime.Seconds(), res.ImportRowsSec)
+			fmt.Fprintf(tw, "intake via API (%d clients, %d B portraits)\t%d apps\t%.2f\t%.0f apps/s\t>= 500 apps/s\t\n", res.Clients, res.PortraitBytes, res.Apps, res.IntakeTime.Seconds(), res.IntakeAppsSec)
+			fmt.Fprintf(tw, "intake latency p50 / p99\t\t\t%s / %s\t\t\n", res.LatencyP50.Round(time.Microsecond), res.LatencyP99.Round(time.Microsecond))
+			tw.Flush()
+			if res.Failed > 0 {
+				return fmt.Errorf("%d submissions failed; first: %s", res.Failed, res.FirstFailure)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&cfg.Residents, "residents", cfg.Residents, "residents imported into the register")
+	cmd.Flags().IntVar(&cfg.Apps, "apps", cfg.Apps, "applications submitted through the API")
+	cmd.Flags().IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent API clients")
+	cmd.Flags().IntVar(&cfg.Portraits, "portraits", cfg.Portraits, "distinct portraits")
+	return cmd
+}
