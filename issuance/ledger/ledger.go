@@ -41,21 +41,18 @@ type Entry struct {
 // Chains is the number of independent audit chains.
 const Chains = 16
 
-// chainOf spreads subjects over the chains (FNV-1a), so that one subject's entries
-// stay in one chain, in order.
-func chainOf(subject string) int16 {
-	h := uint32(2166136261)
-	for i := 0; i < len(subject); i++ {
-		h ^= uint32(subject[i])
-		h *= 16777619
-	}
-	return int16(h % Chains)
+// chainOf picks the chain for a transaction: by the database backend serving it, so
+// that every entry of one transaction goes to one chain (two chains locked in opposite
+// orders by two transactions would deadlock) while concurrent transactions on other
+// connections spread over the chains.
+func chainOf(tx pgx.Tx) int16 {
+	return int16(tx.Conn().PgConn().PID() % Chains)
 }
 
 // Audit appends e to the hash-chained audit log inside tx. Appends to one chain are
 // serialised on its head row until tx commits, so a chain never forks.
 func Audit(ctx context.Context, tx pgx.Tx, e Entry) error {
-	chain := chainOf(e.Subject)
+	chain := chainOf(tx)
 	var seq int64
 	var prev []byte
 	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_head WHERE chain = $1 FOR UPDATE", chain).Scan(&seq, &prev); err != nil {

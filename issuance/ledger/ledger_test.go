@@ -18,10 +18,16 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 var clerk = ledger.Actor{Name: "lan.clerk", Role: "clerk", Office: "001-HK"}
 
+// appendN appends n entries on one connection, so they form one chain with seq 1..n.
 func appendN(t *testing.T, pool *pgxpool.Pool, n int) {
 	t.Helper()
+	conn, err := pool.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
 	for i := 0; i < n; i++ {
-		err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
+		err := pgx.BeginFunc(context.Background(), conn, func(tx pgx.Tx) error {
 			return ledger.Audit(context.Background(), tx, ledger.Entry{Actor: clerk, Action: "test.append",
 				Subject: "thing/1", Detail: strings.Repeat("x", i)})
 		})

@@ -28,10 +28,10 @@ type Consumer struct {
 	Stream     string
 	Durable    string
 	Filter     string
-	MaxDeliver int           // default 5
+	MaxDeliver int             // default 5
 	BackOff    []time.Duration // delay before redelivery n+1 after a failure; default 1s, 5s, 15s, 30s
-	AckWait    time.Duration // redelivery after a consumer died without acking; default 30s
-	Workers    int           // messages handled at once; default 1
+	AckWait    time.Duration   // redelivery after a consumer died without acking; default 30s
+	Workers    int             // messages handled at once; default 1
 	Handle     Handler
 }
 

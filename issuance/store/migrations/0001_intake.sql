@@ -64,7 +64,7 @@ CREATE TABLE application_events (
 CREATE INDEX application_events_app ON application_events (application_id, id);
 
 -- Append-only, hash-chained audit log. Entries are spread over 16 independent chains
--- (by subject) so that concurrent writers do not queue on one head row; each chain is
+-- (one chain per writing transaction) so that concurrent writers do not queue on one head row; each chain is
 -- verified on its own. hash = SHA-256(prev_hash || canonical row).
 CREATE TABLE audit_log (
     id         bigserial PRIMARY KEY,

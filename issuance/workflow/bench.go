@@ -1,0 +1,152 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cccd-project/cccd/issuance/ledger"
+	"github.com/cccd-project/cccd/issuance/lifecycle"
+)
+
+// BenchResult is one run of the workflow benchmark.
+type BenchResult struct {
+	Apps          int           `json:"applications"`
+	QueueTime     time.Duration `json:"queue_ns"` // approved -> job published on the work queue
+	QueueRate     float64       `json:"queue_per_second"`
+	ProduceTime   time.Duration `json:"produce_ns"` // job -> personalized -> printed -> qc_passed
+	DeliverTime   time.Duration `json:"deliver_ns"` // dispatched -> at_office -> delivered
+	EndToEndTime  time.Duration `json:"end_to_end_ns"`
+	EndToEndRate  float64       `json:"end_to_end_per_second"`
+	Transitions   int64         `json:"application_transitions"`
+	Messages      uint64        `json:"messages_published"`
+	Balanced      bool          `json:"reconciliation_balanced"`
+}
+
+// serialMaker binds a fresh serial per job without touching a chip: the benchmark
+// measures the workflow (database, outbox, JetStream, consumers); chips and faces are
+// measured by their own benchmarks.
+type serialMaker struct{ n atomic.Int64 }
+
+func (m *serialMaker) MakeCard(_ context.Context, j Job, start func(string) error) (string, error) {
+	s := fmt.Sprintf("BENCH%09d", m.n.Add(1))
+	if err := start(s); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("IDVNM%09d", j.ApplicationID), nil
+}
+
+// Bench moves every approved application in the (scratch) database through the whole
+// workflow: batch, queue, personalization records, print and QC stages, dispatch,
+// receipt and hand-over, with workers consuming from JetStream. office is the delivery
+// office of the applications; staff works there.
+func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Logger, office string, workers int) (BenchResult, error) {
+	var r BenchResult
+	op := ledger.Actor{Name: "bench.operator", Role: "operator", Office: "001-SX01"}
+	staff := ledger.Actor{Name: "bench.staff", Role: "clerk", Office: office}
+	if err := EnsureStreams(ctx, js); err != nil {
+		return r, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	run := func(f func(context.Context) error) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	defer wg.Wait()
+	defer cancel()
+	run((&Relay{DB: e.DB, JS: js, Log: log}).Run)
+
+	start := time.Now()
+	batches, err := e.CreateBatches(ctx, op, "B1", office, 0)
+	if err != nil {
+		return r, err
+	}
+	for _, b := range batches {
+		n, err := e.StartBatch(ctx, op, b.ID)
+		if err != nil {
+			return r, err
+		}
+		r.Apps += n
+	}
+	if err := waitUntil(ctx, e, "SELECT count(*) FROM outbox WHERE sent_at IS NULL", 0); err != nil {
+		return r, err
+	}
+	r.QueueTime = time.Since(start)
+	r.QueueRate = float64(r.Apps) / r.QueueTime.Seconds()
+
+	t1 := time.Now()
+	run((&JobWorker{Engine: e, JS: js, Log: log, Line: "B1", Station: "bench", Workers: workers, Maker: &serialMaker{}}).Run)
+	run((&StageWorker{Engine: e, JS: js, Log: log, Name: "print", On: lifecycle.Personalized, Workers: workers,
+		Do: func(ctx context.Context, id int64) error { return e.MarkPrinted(ctx, op, id) }}).Run)
+	run((&StageWorker{Engine: e, JS: js, Log: log, Name: "qc", On: lifecycle.Printed, Workers: workers,
+		Do: func(ctx context.Context, id int64) error { return e.QCPass(ctx, op, id) }}).Run)
+	if err := waitUntil(ctx, e, "SELECT count(*) FROM applications WHERE state <> 'qc_passed' AND state <> 'rejected'", 0); err != nil {
+		return r, err
+	}
+	r.ProduceTime = time.Since(t1)
+
+	t2 := time.Now()
+	ship, err := e.Dispatch(ctx, op, office, 0)
+	if err != nil {
+		return r, err
+	}
+	if _, err := e.Receive(ctx, staff, ship.ID); err != nil {
+		return r, err
+	}
+	sem := make(chan struct{}, workers)
+	errs := make(chan error, len(ship.Items))
+	for _, it := range ship.Items {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			errs <- e.Hand(ctx, staff, Handover{Receipt: it.Receipt, Serial: it.Serial, Outcome: "delivered", ReceivedBy: "holder"})
+		}()
+	}
+	for range ship.Items {
+		if err := <-errs; err != nil {
+			return r, err
+		}
+	}
+	r.DeliverTime = time.Since(t2)
+	r.EndToEndTime = time.Since(start)
+	r.EndToEndRate = float64(r.Apps) / r.EndToEndTime.Seconds()
+	e.DB.QueryRow(ctx, "SELECT count(*) FROM application_events").Scan(&r.Transitions)
+	if info, err := js.Stream(ctx, EventsStream); err == nil {
+		r.Messages += info.CachedInfo().State.Msgs
+	}
+	if info, err := js.Stream(ctx, JobsStream); err == nil {
+		r.Messages += info.CachedInfo().State.Msgs
+	}
+	for _, b := range batches {
+		rec, err := e.ReconcileBatch(ctx, b.ID)
+		if err != nil {
+			return r, err
+		}
+		r.Balanced = rec.Balanced()
+	}
+	return r, nil
+}
+
+func waitUntil(ctx context.Context, e *Engine, query string, want int) error {
+	for {
+		var n int
+		if err := e.DB.QueryRow(ctx, query).Scan(&n); err != nil {
+			return err
+		}
+		if n == want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
