@@ -239,6 +239,9 @@ func newPKICmd() *cobra.Command {
 				for _, c := range issued {
 					fmt.Printf("CRL %d of CSCA %d issued %s\n", c.Number, c.CSCAID, c.ThisUpdate.Format(time.RFC3339))
 				}
+				if len(issued) == 0 {
+					fmt.Println("no CRL due (at least 48 hours between CRLs, at most 90 days)")
+				}
 				latest, err := a.LatestCRLs(cmd.Context())
 				if err != nil {
 					return err
