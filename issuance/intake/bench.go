@@ -30,18 +30,18 @@ type BenchConfig struct {
 
 // BenchResult is one benchmark run.
 type BenchResult struct {
-	ImportRows     int64         `json:"import_rows"`
-	ImportTime     time.Duration `json:"import_ns"`
-	ImportRowsSec  float64       `json:"import_rows_per_second"`
-	Apps           int           `json:"applications"`
-	Clients        int           `json:"clients"`
-	PortraitBytes  int           `json:"portrait_bytes_avg"`
-	IntakeTime     time.Duration `json:"intake_ns"`
-	IntakeAppsSec  float64       `json:"intake_applications_per_second"`
-	LatencyP50     time.Duration `json:"latency_p50_ns"`
-	LatencyP99     time.Duration `json:"latency_p99_ns"`
-	Failed         int64         `json:"failed"`
-	FirstFailure   string        `json:"first_failure,omitempty"`
+	ImportRows    int64         `json:"import_rows"`
+	ImportTime    time.Duration `json:"import_ns"`
+	ImportRowsSec float64       `json:"import_rows_per_second"`
+	Apps          int           `json:"applications"`
+	Clients       int           `json:"clients"`
+	PortraitBytes int           `json:"portrait_bytes_avg"`
+	IntakeTime    time.Duration `json:"intake_ns"`
+	IntakeAppsSec float64       `json:"intake_applications_per_second"`
+	LatencyP50    time.Duration `json:"latency_p50_ns"`
+	LatencyP99    time.Duration `json:"latency_p99_ns"`
+	Failed        int64         `json:"failed"`
+	FirstFailure  string        `json:"first_failure,omitempty"`
 }
 
 // Bench measures register import and API intake throughput on the service's database,

@@ -16,16 +16,16 @@ import (
 
 // BenchResult is one run of the workflow benchmark.
 type BenchResult struct {
-	Apps          int           `json:"applications"`
-	QueueTime     time.Duration `json:"queue_ns"` // approved -> job published on the work queue
-	QueueRate     float64       `json:"queue_per_second"`
-	ProduceTime   time.Duration `json:"produce_ns"` // job -> personalized -> printed -> qc_passed
-	DeliverTime   time.Duration `json:"deliver_ns"` // dispatched -> at_office -> delivered
-	EndToEndTime  time.Duration `json:"end_to_end_ns"`
-	EndToEndRate  float64       `json:"end_to_end_per_second"`
-	Transitions   int64         `json:"application_transitions"`
-	Messages      uint64        `json:"messages_published"`
-	Balanced      bool          `json:"reconciliation_balanced"`
+	Apps         int           `json:"applications"`
+	QueueTime    time.Duration `json:"queue_ns"` // approved -> job published on the work queue
+	QueueRate    float64       `json:"queue_per_second"`
+	ProduceTime  time.Duration `json:"produce_ns"` // job -> personalized -> printed -> qc_passed
+	DeliverTime  time.Duration `json:"deliver_ns"` // dispatched -> at_office -> delivered
+	EndToEndTime time.Duration `json:"end_to_end_ns"`
+	EndToEndRate float64       `json:"end_to_end_per_second"`
+	Transitions  int64         `json:"application_transitions"`
+	Messages     uint64        `json:"messages_published"`
+	Balanced     bool          `json:"reconciliation_balanced"`
 }
 
 // serialMaker binds a fresh serial per job without touching a chip: the benchmark
