@@ -10,7 +10,7 @@ packages=(
   pcscd vsmartcard-vpcd pcsc-tools # PC/SC daemon and the virtual reader driver
   softhsm2 opensc       # PKCS#11 token for the document signing keys
   openssl               # independent checks of certificates, CRLs, SODs and master lists
-  poppler-utils         # PDF -> PNG and text for print tests
+  poppler-utils zbar-tools  # PDF -> PNG and text, QR read-back for print tests
   fonts-dejavu-core fonts-noto-core
   cups cups-client printer-driver-cups-pdf
   procps psmisc
