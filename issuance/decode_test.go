@@ -1,6 +1,7 @@
 package issuance
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -162,6 +163,19 @@ func FuzzDecodeApplication(f *testing.F) {
 		}
 		if !reflect.DeepEqual(a, a2) {
 			t.Errorf("not stable under re-encoding:\n%+v\n%+v", a, a2)
+		}
+	})
+}
+
+// FuzzJPEGStructure checks the portrait structure walk never panics or loops, and that
+// whatever it accepts starts with SOI and ends with EOI.
+func FuzzJPEGStructure(f *testing.F) {
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xD9})
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0xFF, 0xD9})
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x02, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0x00, 0xFF, 0xD0, 0x34, 0xFF, 0xFF, 0xD9})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if jpegStructure(b) == "" && (!bytes.HasPrefix(b, []byte{0xFF, 0xD8}) || !bytes.HasSuffix(b, []byte{0xFF, 0xD9})) {
+			t.Fatalf("accepted % X", b)
 		}
 	})
 }

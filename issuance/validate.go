@@ -297,10 +297,7 @@ func portraitRule(b []byte) string {
 	if cfg.Height <= cfg.Width {
 		return "must be portrait orientation (height > width)"
 	}
-	if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
-		return "not a decodable JPEG"
-	}
-	return ""
+	return jpegStructure(b)
 }
 
 func allDigits(s string) bool {

@@ -238,3 +238,29 @@ func TestImportRegisterBadLineChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+func TestImportRegisterLargeFileNamesBadLine(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t)
+	var b strings.Builder
+	for i := 1; i <= 5000; i++ {
+		p := resident(t, 1000+i, i%2 == 0)
+		if i == 4321 {
+			p.DateOfBirth = issuance.MustParseDate("1991-03-15") // disagrees with the year digits
+		}
+		line, _ := json.Marshal(p)
+		b.Write(append(line, '\n'))
+	}
+	_, err := f.svc.ImportRegister(ctx, strings.NewReader(b.String()), nil)
+	if err == nil || !strings.Contains(err.Error(), "line 4321:") {
+		t.Fatalf("got %v, want an error naming line 4321", err)
+	}
+	good := strings.Replace(b.String(), `"date_of_birth":"1991-03-15"`, `"date_of_birth":"1990-03-15"`, 1)
+	res, err := f.svc.ImportRegister(ctx, strings.NewReader(good), nil)
+	if err != nil || res.Rows != 5000 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	if _, err := f.svc.Lookup(ctx, resident(t, 1000+4321, false).IDNumber); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,11 +2,13 @@ package intake
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,44 +37,112 @@ type ImportResult struct {
 	RowsPerSec float64       `json:"rows_per_second"`
 }
 
-// residentSource streams register lines into COPY, decoding one line at a time.
+// residentSource feeds COPY with register rows decoded ahead of it by parallel
+// workers: lines are read in batches, each batch decoded by one of several goroutines,
+// and batches consumed in file order, so an error still names its line.
 type residentSource struct {
-	sc       *bufio.Scanner
-	line     int64
+	batches  chan chan decodedBatch // in file order
+	cur      decodedBatch
+	pos      int
 	row      []any
 	err      error
 	progress func(ImportProgress)
 	start    time.Time
+	rows     int64
+	stop     context.CancelFunc
 }
 
-func (r *residentSource) Next() bool {
-	for r.sc.Scan() {
-		r.line++
-		b := r.sc.Bytes()
-		if len(b) == 0 {
+type decodedBatch struct {
+	rows [][]any
+	err  error
+}
+
+const importBatch = 2000
+
+func newResidentSource(ctx context.Context, r io.Reader, progress func(ImportProgress)) *residentSource {
+	ctx, cancel := context.WithCancel(ctx)
+	src := &residentSource{batches: make(chan chan decodedBatch, 2*runtime.GOMAXPROCS(0)), progress: progress,
+		start: time.Now(), stop: cancel}
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	go func() {
+		defer close(src.batches)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 64<<10), maxRegistryLine)
+		line := int64(0)
+		for {
+			var lines [][]byte
+			first := line + 1
+			for len(lines) < importBatch && sc.Scan() {
+				line++
+				lines = append(lines, bytes.Clone(sc.Bytes()))
+			}
+			if err := sc.Err(); err != nil {
+				out := make(chan decodedBatch, 1)
+				out <- decodedBatch{err: fmt.Errorf("intake: register line %d: %w", line+1, err)}
+				src.batches <- out
+				return
+			}
+			if len(lines) == 0 {
+				return
+			}
+			out := make(chan decodedBatch, 1)
+			select {
+			case src.batches <- out:
+			case <-ctx.Done():
+				return
+			}
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				out <- decodeLines(lines, first)
+			}()
+		}
+	}()
+	return src
+}
+
+func decodeLines(lines [][]byte, first int64) decodedBatch {
+	b := decodedBatch{rows: make([][]any, 0, len(lines))}
+	for i, l := range lines {
+		if len(bytes.TrimSpace(l)) == 0 {
 			continue
 		}
 		var p issuance.Person
-		if err := json.Unmarshal(b, &p); err != nil {
-			r.err = fmt.Errorf("intake: register line %d: %w", r.line, err)
-			return false
+		err := json.Unmarshal(l, &p)
+		if err == nil {
+			err = checkResident(p)
 		}
-		if err := checkResident(p); err != nil {
-			r.err = fmt.Errorf("intake: register line %d: %w", r.line, err)
-			return false
+		if err != nil {
+			b.err = fmt.Errorf("intake: register line %d: %w", first+int64(i), err)
+			return b
 		}
-		r.row = []any{p.IDNumber, p.FullName, p.DateOfBirth.Time(), string(p.Sex), p.Nationality, p.Ethnicity,
+		b.rows = append(b.rows, []any{p.IDNumber, p.FullName, p.DateOfBirth.Time(), string(p.Sex), p.Nationality, p.Ethnicity,
 			p.Religion, p.PlaceOfOrigin, p.PlaceOfResidence, p.IdentifyingFeatures, p.Father, p.Mother, p.Spouse,
-			p.PreviousIDNumber}
-		if r.progress != nil && r.line%50000 == 0 {
-			r.progress(ImportProgress{Rows: r.line, Elapsed: time.Since(r.start)})
+			p.PreviousIDNumber})
+	}
+	return b
+}
+
+func (r *residentSource) Next() bool {
+	for r.pos >= len(r.cur.rows) {
+		next, ok := <-r.batches
+		if !ok {
+			return false
 		}
-		return true
+		r.cur, r.pos = <-next, 0
+		if r.cur.err != nil {
+			r.err = r.cur.err
+			r.stop()
+			return false
+		}
 	}
-	if err := r.sc.Err(); err != nil {
-		r.err = fmt.Errorf("intake: register line %d: %w", r.line+1, err)
+	r.row = r.cur.rows[r.pos]
+	r.pos++
+	r.rows++
+	if r.progress != nil && r.rows%50000 == 0 {
+		r.progress(ImportProgress{Rows: r.rows, Elapsed: time.Since(r.start)})
 	}
-	return false
+	return true
 }
 
 func (r *residentSource) Values() ([]any, error) { return r.row, nil }
@@ -110,9 +180,8 @@ var residentColumns = []string{"id_number", "full_name", "date_of_birth", "sex",
 // key during COPY and builds it once at the end, which is several times faster than
 // maintaining it row by row; duplicates are still refused when it is built.
 func (s *Service) ImportRegister(ctx context.Context, r io.Reader, progress func(ImportProgress)) (ImportResult, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxRegistryLine)
-	src := &residentSource{sc: sc, progress: progress, start: time.Now()}
+	src := newResidentSource(ctx, r, progress)
+	defer src.stop()
 	var n int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "LOCK TABLE residents IN SHARE ROW EXCLUSIVE MODE"); err != nil {
