@@ -7,7 +7,7 @@
 #   scripts/pcscd.sh readers N print "slot<TAB>port<TAB>reader name" for N slots (no root needed)
 #
 # start, stop need root (apt-get, /etc, /usr/local/lib, /run). The Makefile calls
-#   sudo scripts/pcscd.sh start 12     (or without sudo when already root, as in CI containers)
+#   sudo scripts/pcscd.sh start 14     (or without sudo when already root, as in CI containers)
 # before `go test`; start is idempotent and cheap when nothing changed.
 #
 # Slot layout (must match smartcard/vpcd ReaderName and Port):

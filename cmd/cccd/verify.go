@@ -181,7 +181,7 @@ func pickReader(ctx context.Context, pc *pcsc.Context, name string) (string, err
 		return "", &exitError{2, err}
 	}
 	if len(readers) == 0 {
-		return "", &exitError{2, errors.New("verify: pcscd has no reader (for virtual readers: scripts/pcscd.sh start 12)")}
+		return "", &exitError{2, errors.New("verify: pcscd has no reader (for virtual readers: scripts/pcscd.sh start 14)")}
 	}
 	fmt.Fprintf(os.Stderr, "waiting for a card in any of %d readers (choose one with --reader)...\n", len(readers))
 	wctx, cancel := context.WithCancel(ctx)

@@ -21,8 +21,9 @@ import (
 // Outcomes callers branch on. Errors wrap them together with the reader name and the
 // PC/SC error code.
 var (
-	// ErrCardRemoved: the card left the reader (before or during the operation).
-	ErrCardRemoved = errors.New("pcsc: card removed")
+	// ErrCardRemoved: the card left the reader (before or during the operation). It has
+	// a CardRemoved method, so readers that only know apdu.Transmitter recognise it.
+	ErrCardRemoved error = removedError{}
 	// ErrNoCard: Connect found the reader empty.
 	ErrNoCard = errors.New("pcsc: no card in reader")
 	// ErrUnknownReader: pcscd has no reader of that name.
@@ -161,6 +162,13 @@ func waitState(ctx context.Context, reader, op string, done func(scard.StateFlag
 		states[0].CurrentState = ev &^ scard.StateChanged
 	}
 }
+
+type removedError struct{}
+
+func (removedError) Error() string { return "pcsc: card removed" }
+
+// CardRemoved reports that the card left the reader.
+func (removedError) CardRemoved() bool { return true }
 
 // wrap turns a PC/SC error into an error of this package, wrapping the sentinel that
 // matches it (if any) and the scard.Error itself.

@@ -26,7 +26,7 @@ func open(t testing.TB) *pcsc.Context {
 	t.Helper()
 	c, err := pcsc.Open()
 	if err != nil {
-		t.Fatalf("pcsc.Open: %v (run `sudo scripts/pcscd.sh start 12`)", err)
+		t.Fatalf("pcsc.Open: %v (run `sudo scripts/pcscd.sh start 14`)", err)
 	}
 	t.Cleanup(func() {
 		if err := c.Close(); err != nil {

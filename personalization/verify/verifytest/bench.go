@@ -153,7 +153,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 func benchPCSC(ctx context.Context, cfg BenchConfig, chip *vchip.Chip, card *Card, opts verify.Options) (BenchMode, error) {
 	pc, err := pcsc.Open()
 	if err != nil {
-		return BenchMode{}, fmt.Errorf("verifytest: pcscd: %w (run `scripts/pcscd.sh start 12`)", err)
+		return BenchMode{}, fmt.Errorf("verifytest: pcscd: %w (run `scripts/pcscd.sh start 14`)", err)
 	}
 	defer pc.Close()
 	reader := vpcd.ReaderName(cfg.Slot)
