@@ -18,7 +18,8 @@ import (
 // CardMaker writes one card for a job on a station's hardware. It calls start with the
 // chip's serial before it writes anything, and returns the MRZ written (the binding
 // record) once the chip is written, locked and verified. An error means the card is
-// spoiled; its text is the reason.
+// spoiled; its text is the reason. An error wrapping ErrHold before start was called
+// (no blank card available) gives the job back to the queue instead.
 type CardMaker interface {
 	MakeCard(ctx context.Context, j Job, start func(serial string) error) (mrz string, err error)
 }
@@ -74,6 +75,9 @@ func (w *JobWorker) handle(ctx context.Context, _ string, data []byte) error {
 	mrz, err := w.Maker.MakeCard(ctx, j, start)
 	if ctx.Err() != nil {
 		return ctx.Err() // station stopping: the job is redelivered and taken over
+	}
+	if errors.Is(err, ErrHold) && serial == "" {
+		return err // no card was started (e.g. no blank card): offer the job again later
 	}
 	if err == nil {
 		err = w.Engine.CompleteJob(ctx, w.Station, j, serial, mrz)

@@ -336,3 +336,63 @@ func runWorkflow(t *testing.T, bcfg broker.Config, ext *natsProcess) {
 		t.Fatalf("audit %+v %v", rep, err)
 	}
 }
+
+// holdingMaker has no blank card for the first attempt at every job: the job must be
+// offered again and complete without any card being spoiled.
+type holdingMaker struct {
+	maker
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (h *holdingMaker) MakeCard(ctx context.Context, j workflow.Job, start func(string) error) (string, error) {
+	h.mu.Lock()
+	first := !h.seen[j.ID]
+	h.seen[j.ID] = true
+	h.mu.Unlock()
+	if first {
+		return "", fmt.Errorf("no blank card in any reader: %w", workflow.ErrHold)
+	}
+	return h.maker.MakeCard(ctx, j, start)
+}
+
+func TestJobHeldWithoutCard(t *testing.T) {
+	ctx := context.Background()
+	pool := storetest.New(t)
+	seed(t, pool, 5)
+	e := &workflow.Engine{DB: pool, Log: quiet}
+	b, err := broker.Connect(ctx, broker.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := workflow.EnsureStreams(ctx, b.JS); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	hm := &holdingMaker{seen: map[string]bool{}}
+	for _, f := range []func(context.Context) error{
+		(&workflow.Relay{DB: pool, JS: b.JS, Log: quiet}).Run,
+		(&workflow.JobWorker{Engine: e, JS: b.JS, Log: quiet, Line: "L1", Station: "st", Workers: 2, Maker: hm}).Run,
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(runCtx) }()
+	}
+	bs, err := e.CreateBatches(ctx, operator, "L1", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.StartBatch(ctx, operator, bs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, pool: pool}
+	w.waitFor("personalized", 5, time.Minute)
+	var spoiled, jobs int
+	pool.QueryRow(ctx, "SELECT count(*) FROM cards WHERE state = 'spoiled'").Scan(&spoiled)
+	pool.QueryRow(ctx, "SELECT count(*) FROM jobs").Scan(&jobs)
+	if spoiled != 0 || jobs != 5 {
+		t.Fatalf("%d spoiled cards and %d jobs; a held job must spoil nothing and keep its job", spoiled, jobs)
+	}
+}
