@@ -42,6 +42,7 @@ func newCardCmd() *cobra.Command {
 
 func newCardEmulateCmd(dir func() string) *cobra.Command {
 	var slots int
+	var feed bool
 	cmd := &cobra.Command{
 		Use:   "emulate",
 		Short: "Run the card emulator: serve virtual chips in vpcd reader slots 0..N-1 until stopped",
@@ -60,10 +61,22 @@ func newCardEmulateCmd(dir func() string) *cobra.Command {
 					return chip.Save(path)
 				},
 			}
+			if feed {
+				e.Finished = func(card vpcd.Card) bool {
+					chip, ok := card.(*vchip.Chip)
+					return ok && !chip.Blank()
+				}
+				for i := 0; i < slots; i++ {
+					if _, err := e.Insert(cmd.Context(), i, "", true); err != nil {
+						return err
+					}
+				}
+			}
 			return e.Serve(cmd.Context())
 		},
 	}
 	cmd.Flags().IntVar(&slots, "slots", 4, "reader slots to serve (pcscd must have at least this many: scripts/pcscd.sh start N)")
+	cmd.Flags().BoolVar(&feed, "feed", false, "card feeder: start with a blank chip in every slot, and replace each chip a reader finished with (personalized or spoiled) by a new blank one; finished chips go to DIR/out")
 	return cmd
 }
 

@@ -117,6 +117,14 @@ func (c *Chip) Locked() bool {
 	return c.locked
 }
 
+// Blank reports whether the chip is still as it left the factory: not locked, no
+// files written, no keys generated or stored.
+func (c *Chip) Blank() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.locked && len(c.mf) == 0 && len(c.app) == 0 && c.aaKey == nil && c.caKey == nil && c.mrzKey == nil && c.can == ""
+}
+
 // Failures returns the number of consecutive failed authentication attempts.
 func (c *Chip) Failures() int {
 	c.mu.Lock()

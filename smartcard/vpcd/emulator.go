@@ -44,6 +44,11 @@ type Emulator struct {
 	Addr func(slot int) string
 	// Log receives one line per insert, removal and failure; nil means slog.Default().
 	Log *slog.Logger
+	// Finished, when set, makes the emulator a card feeder, as a production line's
+	// hopper is: when a reader powers off a chip for which Finished reports true (it was
+	// personalized, or spoiled), the chip is taken out, saved and moved to Dir/out, and a
+	// new blank chip is put into the slot.
+	Finished func(Card) bool
 
 	mu    sync.Mutex
 	slots map[int]*held
@@ -255,7 +260,15 @@ func (e *Emulator) Insert(ctx context.Context, slot int, file string, blank bool
 	}
 	actx, cancel := context.WithTimeout(ctx, attachTimeout)
 	defer cancel()
-	s, err := attach(actx, context.WithoutCancel(ctx), e.addr(slot), card) // served until Remove
+	served := card
+	if e.Finished != nil {
+		served = &fed{Card: card, off: func() {
+			if e.Finished(card) {
+				go e.refeed(context.WithoutCancel(ctx), slot, card)
+			}
+		}}
+	}
+	s, err := attach(actx, context.WithoutCancel(ctx), e.addr(slot), served) // served until Remove
 	if err != nil {
 		return SlotInfo{}, fmt.Errorf("vpcd: emulator: slot %d (is pcscd running? scripts/pcscd.sh start %d): %w", slot, e.Slots, err)
 	}
@@ -305,6 +318,39 @@ func (e *Emulator) Remove(slot int) (SlotInfo, error) {
 	}
 	e.log().Info("card removed", "slot", slot, "chip", h.path)
 	return info, nil
+}
+
+// fed is a chip in a feeder slot: it reports power-off to the emulator.
+type fed struct {
+	Card
+	off func()
+}
+
+func (f *fed) PoweredOff() { f.off() }
+
+// refeed replaces a finished chip with a blank one.
+func (e *Emulator) refeed(ctx context.Context, slot int, card Card) {
+	e.mu.Lock()
+	h := e.slots[slot]
+	e.mu.Unlock()
+	if h == nil || h.card != card {
+		return // already taken out
+	}
+	info, err := e.Remove(slot)
+	if err == nil {
+		out := filepath.Join(e.Dir, "out")
+		if err = os.MkdirAll(out, 0o700); err == nil {
+			err = os.Rename(info.Chip, filepath.Join(out, filepath.Base(info.Chip)))
+		}
+	}
+	if err == nil {
+		_, err = e.Insert(ctx, slot, "", true)
+	}
+	if err != nil {
+		e.log().Warn("card feeder", "slot", slot, "err", err)
+		return
+	}
+	e.log().Info("card feeder: finished chip out, blank chip in", "slot", slot, "chip", filepath.Join(e.Dir, "out", filepath.Base(info.Chip)))
 }
 
 // List describes every slot.

@@ -90,6 +90,9 @@ func Answer(card Card, msg []byte) ([]byte, bool) {
 		switch msg[0] {
 		case CtrlOff, CtrlOn, CtrlReset:
 			card.Reset() // ISO/IEC 7816-3 §6.2: a cold or warm reset drops all volatile state
+			if po, ok := card.(PowerObserver); ok && msg[0] == CtrlOff {
+				po.PoweredOff()
+			}
 			return nil, false
 		case CtrlATR:
 			return card.ATR(), true
@@ -107,4 +110,10 @@ func Answer(card Card, msg []byte) ([]byte, bool) {
 		return []byte{0x67, 0x00}, true // wrong length: the answer cannot be carried
 	}
 	return rsp, true
+}
+
+// PowerObserver is implemented by a Card that wants to know when its reader cuts its
+// power (the end of a reader's session with the card). PoweredOff must not block.
+type PowerObserver interface {
+	PoweredOff()
 }
