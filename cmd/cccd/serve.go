@@ -26,7 +26,7 @@ type serveEnv struct {
 }
 
 // serveHooks start further components of `cccd serve` (the workflow engine, ...); each
-// runs until ctx ends and returns its error.
+// runs until ctx ends. An error from one stops serve; nil means it had nothing (more) to do.
 var serveHooks []func(ctx context.Context, env *serveEnv) error
 
 func newServeCmd() *cobra.Command {
@@ -54,7 +54,12 @@ func newServeCmd() *cobra.Command {
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			for _, h := range serveHooks {
-				go func() { errc <- h(ctx, env) }()
+				go func() {
+					// A component that has nothing to do returns nil; only an error stops serve.
+					if err := h(ctx, env); err != nil {
+						errc <- err
+					}
+				}()
 			}
 			go func() {
 				if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -132,7 +132,7 @@ func runStation(ctx context.Context, cfg stationConfig) error {
 	}
 
 	p := &station.Personalizer{Apps: station.DBApplications{DB: db}, Signers: signers, Trust: ts,
-		Profile: station.Profile{NISTP256: cfg.NISTP256}}
+		Profile: station.Profile{NISTP256: cfg.NISTP256}, Readback: (&workflow.Engine{DB: db}).RecordReadback}
 	st := station.New(p, pc, cfg.Readers)
 	st.Log, st.MaxLength, st.CardWait = log, cfg.MaxAPDU, cfg.CardWait
 	var sum stationSummary

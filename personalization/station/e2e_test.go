@@ -235,7 +235,7 @@ func TestStationEndToEnd(t *testing.T) {
 
 	var mu sync.Mutex
 	var events []station.Event
-	p := &station.Personalizer{Apps: station.DBApplications{DB: db}, Signers: signers, Trust: ts}
+	p := &station.Personalizer{Apps: station.DBApplications{DB: db}, Signers: signers, Trust: ts, Readback: engine.RecordReadback}
 	st := station.New(p, pc, readers)
 	st.Log = quiet
 	st.MaxLength = 4096
@@ -308,6 +308,13 @@ func TestStationEndToEnd(t *testing.T) {
 	rec, err := engine.ReconcileBatch(ctx, batches[0].ID)
 	if err != nil || !rec.Balanced() || rec.Started != n+1 || rec.Spoiled != 1 {
 		t.Errorf("reconciliation %+v %v", rec, err)
+	}
+	// Every good card has its read-back recorded for print QC; the torn one has none.
+	var readbacks, tornReadback int
+	db.QueryRow(ctx, "SELECT count(*) FROM card_readback r JOIN cards c USING (serial) WHERE c.state = 'encoded'").Scan(&readbacks)
+	db.QueryRow(ctx, "SELECT count(*) FROM card_readback WHERE serial = $1", spoiledSerial).Scan(&tornReadback)
+	if readbacks != n || tornReadback != 0 {
+		t.Errorf("%d read-backs for %d good cards, %d for the torn card", readbacks, n, tornReadback)
 	}
 
 	// Every bound chip: locked, and reads back as a counter reads it, with the MRZ the

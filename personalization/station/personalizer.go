@@ -114,6 +114,10 @@ type Personalizer struct {
 	Now func() time.Time
 	// Rand is the terminal randomness of the read-back (crypto/rand when nil).
 	Rand io.Reader
+	// Readback, when set, records DG1 and DG13 as the read-back QC got them from the
+	// locked chip (the print queue compares the printed face with them). A failure
+	// fails the card.
+	Readback func(ctx context.Context, serial string, dg1, dg13 []byte) error
 }
 
 // ict is Vietnam's time zone (UTC+7): the issue date printed and stored is the local date.
@@ -358,6 +362,11 @@ func (c *card) verify(ctx context.Context, at time.Time) error {
 	for _, n := range prep.DataGroups {
 		if s := res.Status(n); s != passive.Valid {
 			return fmt.Errorf("%w: passive authentication: DG%d %v", ErrQC, n, s)
+		}
+	}
+	if c.p.Readback != nil {
+		if err := c.p.Readback(ctx, c.res.Serial, doc.DataGroups[1], doc.DataGroups[13]); err != nil {
+			return fmt.Errorf("record read-back: %w", err)
 		}
 	}
 	return nil

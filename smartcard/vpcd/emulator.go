@@ -240,6 +240,9 @@ func (e *Emulator) Insert(ctx context.Context, slot int, file string, blank bool
 	var card Card
 	var err error
 	if blank {
+		if err := os.MkdirAll(filepath.Join(e.Dir, "chips"), 0o700); err != nil {
+			return SlotInfo{}, fmt.Errorf("vpcd: emulator: %w", err)
+		}
 		card, file, err = e.NewBlank(filepath.Join(e.Dir, "chips"))
 		if err == nil {
 			err = e.Save(card, file)
