@@ -15,7 +15,8 @@ LINE=L1
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 cleanup() {
-  [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null || true
+  for p in ${PRINT_PID:-} ${STATION_PID:-} ${EMU_PID:-} ${SERVE_PID:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  true
 }
 trap cleanup EXIT
 
@@ -32,6 +33,7 @@ say "Users (tokens saved under $CCCD_DATA_DIR/tokens, never printed)"
 "$CCCD" user add hoa.sup    --role supervisor --office $OFFICE
 "$CCCD" user add minh.op    --role operator   --office $CENTRE
 "$CCCD" user add an.admin   --role admin      --office $CENTRE
+"$CCCD" user add binh.admin --role admin      --office $CENTRE
 
 say "Population register: 20,000 synthetic residents"
 "$CCCD" registry generate --count 20000 --seed 2026 -o "$W/register.jsonl"
@@ -42,13 +44,14 @@ say "Intake: $N applications pre-filled from the register, portraits captured"
 ids=$(awk -v n="$N" 'match($0, /"id_number":"[0-9]+","full_name":"[^"]*","date_of_birth":"(19[5-9][0-9]|200[0-9])/) {
         id = substr($0, RSTART + 13, 12); print id; if (++k == n) exit }' "$W/register.jsonl")
 i=0
-: > "$W/receipts"
+: > "$W/receipts"; : > "$W/ids"
 for id in $ids; do
   i=$((i + 1))
   "$CCCD" registry portrait --seed "$i" -o "$W/portrait-$i.jpg"
   "$CCCD" --as lan.clerk intake prefill "$id" --portrait "$W/portrait-$i.jpg" > "$W/app-$i.json"
   receipt=$("$CCCD" --as lan.clerk --json intake submit "$W/app-$i.json" | sed -n 's/.*"receipt": "\(.*\)".*/\1/p')
   echo "$receipt" >> "$W/receipts"
+  echo "$id $receipt" >> "$W/ids"
   echo "  $id -> receipt $receipt"
 done
 
@@ -62,27 +65,107 @@ first=$(head -n 1 "$W/receipts")
 "$CCCD" --as hoa.sup intake reject "$first" --reason "Ảnh chân dung không đạt chuẩn (portrait does not meet the standard)"
 "$CCCD" --as hoa.sup intake approve $(tail -n +2 "$W/receipts")
 
+say "Document PKI in SoftHSM2: CSCA and Document Signer, each confirmed by a second admin"
+"$CCCD" hsm init | sed -n 1,3p
+req=$("$CCCD" --as an.admin --json pki csca create | sed -n 's/.*"request": \([0-9]*\).*/\1/p')
+"$CCCD" --as binh.admin pki confirm "$req"
+req=$("$CCCD" --as an.admin --json pki ds issue | sed -n 's/.*"request": \([0-9]*\).*/\1/p')
+"$CCCD" --as binh.admin pki confirm "$req"
+"$CCCD" pki trust add-csca "$CCCD_DATA_DIR"/pki/csca-*.pem
+
 say "Workflow: cccd serve (intake API + outbox relay on an embedded NATS JetStream)"
 "$CCCD" serve --listen 127.0.0.1:0 > "$W/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 100); do [ -s "$CCCD_DATA_DIR/nats/nats.url" ] && break; sleep 0.1; done
 
 say "Production: batch the approved applications for line $LINE and queue their jobs"
-batch=$("$CCCD" --as minh.op --json batch create --line $LINE | sed -n 's/.*"id": \([0-9]*\).*/\1/p' | head -n 1)
+batch=$("$CCCD" --as minh.op --json batch create --line $LINE | sed -n 's/.*"id": \([0-9]*\).*/\1/p' | sed -n 1p)
 "$CCCD" --as minh.op batch start "$batch"
-sleep 1
-"$CCCD" --as minh.op batch status "$batch"
 
-say "Stages"
-echo "  intake + approval ....... built"
-echo "  batching + job queue .... built (jobs are on stream CCCD_JOBS, subject cccd.job.perso.$LINE)"
-echo "  personalization ......... not built yet: applications stop at 'queued'"
+say "Personalization: a station with 2 PC/SC readers (virtual chips behind pcscd, fed by a card hopper)"
+scripts/pcscd.sh start 14 >/dev/null
+R0=$(scripts/pcscd.sh readers 14 | awk -F'\t' '$1 == 0 {print $3}')
+R1=$(scripts/pcscd.sh readers 14 | awk -F'\t' '$1 == 1 {print $3}')
+"$CCCD" card emulate --slots 2 --feed > "$W/emulator.log" 2>&1 &
+EMU_PID=$!
+"$CCCD" --as minh.op station --line $LINE --reader "$R0" --reader "$R1" --max-apdu 4096 > "$W/station.log" 2>&1 &
+STATION_PID=$!
+want=$(( $(wc -l < "$W/receipts") - 1 ))
+wait_batch() { # FIELD-REGEX COUNT: wait until the batch status JSON shows COUNT for it
+  for _ in $(seq 1200); do
+    n=$("$CCCD" --as minh.op --json batch status "$batch" | tr -d '\n ' | { grep -o "$1:[0-9]*" || true; } | sed -n 1p | cut -d: -f2)
+    [ "${n:-0}" -ge "$2" ] && return 0
+    for p in $SERVE_PID ${EMU_PID:-} ${STATION_PID:-} ${PRINT_PID:-}; do
+      if ! kill -0 "$p" 2>/dev/null; then
+        echo "demo: a production process stopped; the logs:" >&2
+        tail -n 5 "$W"/*.log >&2
+        return 1
+      fi
+    done
+    sleep 0.5
+  done
+  echo "demo: batch did not reach $2 for $1 within 10 minutes; logs in $W" >&2
+  return 1
+}
+wait_batch '"personalized"' "$want"
+grep -h "written+locked+verified\|spoiled" "$W/station.log" | sed -n '1,20s/^/  /p' || true
+"$CCCD" --as minh.op batch status "$batch"
+kill "$STATION_PID" "$EMU_PID"; wait "$STATION_PID" "$EMU_PID" 2>/dev/null || true
+STATION_PID= EMU_PID=
+
+say "Printing: card faces as PDF on printer P1 (spool), each face checked against its chip (QC)"
+"$CCCD" print run --printer P1 > "$W/print.log" 2>&1 &
+PRINT_PID=$!
+wait_batch '"qc_passed"' "$want"
+"$CCCD" --as minh.op print verify "$batch"
+"$CCCD" --as minh.op print proof "$batch"
+kill "$PRINT_PID"; wait "$PRINT_PID" 2>/dev/null || true
+PRINT_PID=
+
+say "Dispatch to the receiving office $OFFICE, and receipt there"
+"$CCCD" --as minh.op --json dispatch create --office $OFFICE > "$W/shipment.json"
+ship=$(sed -n 's/^  "id": \([0-9]*\).*/\1/p' "$W/shipment.json")
+echo "shipment $ship: $(grep -c '"serial"' "$W/shipment.json") cards"
+"$CCCD" --as hoa.sup dispatch receive "$ship" | sed -n 1p
+
+say "Hand-over: each card is verified in the counter's reader (PACE, CA, AA, Passive Authentication) first"
+"$CCCD" card emulate --slots 3 > "$W/counter.log" 2>&1 &
+EMU_PID=$!
+R2=$(scripts/pcscd.sh readers 14 | awk -F'\t' '$1 == 2 {print $3}')
+sleep 0.5
+serial_of() { grep -B1 "\"receipt\": \"$1\"" "$W/shipment.json" | sed -n 's/.*"serial": "\(.*\)".*/\1/p'; }
+first_ok=$(sed -n 2p "$W/receipts"); other=$(sed -n 3p "$W/receipts")
+echo "  a card presented for the wrong applicant is refused:"
+"$CCCD" card insert --slot 2 --file "$CCCD_DATA_DIR/cards/out/$(serial_of "$other").json" >/dev/null
+CCCD_READER="$R2" "$CCCD" --as hoa.sup deliver "$first_ok" --received-by "Người nhận" 2>&1 | tail -n 2 | sed 's/^/    /' || true
+"$CCCD" card remove --slot 2 >/dev/null
+delivered=0
+for receipt in $(tail -n +2 "$W/receipts"); do
+  serial=$(serial_of "$receipt")
+  "$CCCD" card insert --slot 2 --file "$CCCD_DATA_DIR/cards/out/$serial.json" >/dev/null
+  if CCCD_READER="$R2" "$CCCD" --as hoa.sup deliver "$receipt" --received-by "Chủ thẻ" > "$W/deliver-$receipt.txt" 2>&1; then
+    delivered=$((delivered + 1)); echo "  $receipt: card $serial verified and handed over"
+  else
+    echo "  $receipt: REFUSED"; sed 's/^/    /' "$W/deliver-$receipt.txt" | tail -n 3
+  fi
+  "$CCCD" card remove --slot 2 >/dev/null
+done
+
+say "Counter: a verifier reads one card (exit 0 = genuine)"
+read -r id receipt < <(sed -n 2p "$W/ids")
+"$CCCD" card insert --slot 2 --file "$CCCD_DATA_DIR/cards/out/$(serial_of "$receipt").json" >/dev/null
+"$CCCD" verify --reader "$R2" --can "${id: -6}" || true
+"$CCCD" card remove --slot 2 >/dev/null
 
 say "Summary"
-"$CCCD" --as an.admin intake list --limit 100 > /dev/null
 "$CCCD" audit verify
-psql_states=$("$CCCD" --as hoa.sup --json intake list --limit 1000 | grep -o '"state": "[a-z_]*"' | sort | uniq -c | sed 's/"state": //')
-echo "applications taken: $N"
+"$CCCD" --as minh.op batch reconcile "$batch" || true
+states=$("$CCCD" --as hoa.sup --json intake list --limit 1000 | grep -o '"state": "[a-z_]*"' | sort | uniq -c | sed 's/"state": //')
+echo "applications taken: $N, approved: $want, delivered after verification: $delivered"
 echo "by state:"
-echo "$psql_states" | sed 's/^/  /'
-echo "receipts: $W/receipts   (try: $CCCD --data-dir $CCCD_DATA_DIR status $(tail -n 1 "$W/receipts"))"
+echo "$states" | sed 's/^/  /'
+echo "card faces (PDF):   $CCCD_DATA_DIR/print/cards/"
+echo "proof sheet:        $(ls "$CCCD_DATA_DIR"/print/proofs/*.pdf)"
+echo "chips (files):      $CCCD_DATA_DIR/cards/out/"
+echo "portrait read back: $CCCD_DATA_DIR/verify/"
+echo "try: $CCCD --data-dir $CCCD_DATA_DIR status $(tail -n 1 "$W/receipts")"

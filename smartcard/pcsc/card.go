@@ -34,6 +34,9 @@ type Card struct {
 	atr  []byte
 }
 
+// unpoweredWait bounds how long Connect waits for pcscd to power a newly inserted card.
+const unpoweredWait = 2 * time.Second
+
 // Connect powers up the card in reader and opens it in exclusive mode with T=1 or T=0,
 // whichever the card offers (ISO/IEC 7816-3 §6.3.1).
 func (c *Context) Connect(ctx context.Context, reader string) (*Card, error) {
@@ -45,6 +48,18 @@ func (c *Context) Connect(ctx context.Context, reader string) (*Card, error) {
 		return nil, err
 	}
 	h, err := sc.Connect(reader, scard.ShareExclusive, scard.ProtocolAny)
+	// A card that was just inserted (or whose last session powered it down) can be
+	// reported unpowered until pcscd's next poll of the reader powers it up; such a card
+	// is not an error yet. Try again briefly, bounded by ctx.
+	for deadline := time.Now().Add(unpoweredWait); errors.Is(err, scard.ErrUnpoweredCard) && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			_ = sc.Release()
+			return nil, fmt.Errorf("pcsc: connect %q: %w", reader, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+		h, err = sc.Connect(reader, scard.ShareExclusive, scard.ProtocolAny)
+	}
 	if err != nil {
 		_ = sc.Release() // the connect error is the one to report
 		return nil, wrap("connect", reader, err)
