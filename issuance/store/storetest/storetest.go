@@ -102,9 +102,15 @@ func setup() error {
 	return err
 }
 
+// EmptyURL creates a fresh database without any migration (for tests of the migration
+// runner itself), dropped when the test ends.
+func EmptyURL(t testing.TB) string { return fresh(t, false) }
+
 // URL creates a fresh, migrated database for the test, drops it when the test ends,
 // and returns its connection URL (for tests that run cccd processes).
-func URL(t testing.TB) string {
+func URL(t testing.TB) string { return fresh(t, true) }
+
+func fresh(t testing.TB, migrated bool) string {
 	t.Helper()
 	if !mainRan {
 		t.Fatal("storetest: the package must run its tests through storetest.Main (func TestMain(m *testing.M) { storetest.Main(m) })")
@@ -120,7 +126,11 @@ func URL(t testing.TB) string {
 	}
 	defer admin.Close()
 	name := randomName("cccd_test_")
-	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {
+	create := "CREATE DATABASE " + name
+	if migrated {
+		create += " TEMPLATE " + template // set by setup, which has run by now
+	}
+	if _, err := admin.Exec(ctx, create); err != nil {
 		t.Fatalf("storetest: create database: %v", err)
 	}
 	t.Cleanup(func() {
