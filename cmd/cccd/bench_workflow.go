@@ -61,6 +61,9 @@ func newBenchWorkflowCmd() *cobra.Command {
 				jsonb_build_object('method', 'office', 'office', $2::text), 'bench.clerk' FROM generate_series(1, $1) g`, apps, office); err != nil {
 				return err
 			}
+			if _, err := pool.Exec(ctx, "ANALYZE"); err != nil { // a running system has statistics
+				return err
+			}
 			dir, err := os.MkdirTemp("", "cccd-bench-nats-")
 			if err != nil {
 				return err

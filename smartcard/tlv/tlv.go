@@ -107,14 +107,14 @@ func ReadLength(b []byte) (int, int, error) {
 	if len(b) < 1+k {
 		return 0, 0, fmt.Errorf("%w: truncated length", ErrMalformed)
 	}
-	l := 0
+	var l uint64 // not int: four length bytes overflow a 32-bit int into a negative length
 	for _, c := range b[1 : 1+k] {
-		l = l<<8 | int(c)
+		l = l<<8 | uint64(c)
 	}
 	if l > MaxLength {
 		return 0, 0, fmt.Errorf("%w: length %d exceeds %d", ErrMalformed, l, MaxLength)
 	}
-	return l, 1 + k, nil
+	return int(l), 1 + k, nil
 }
 
 // Next splits the first data object off b: its tag, its value, and the rest of b.

@@ -104,3 +104,8 @@ BEGIN
     RETURN NULL;
 END $$;
 CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+
+-- Lookups by application and by shipment (plain indexes keep plans sane before statistics exist).
+CREATE INDEX cards_application ON cards (application_id, state);
+CREATE INDEX jobs_application ON jobs (application_id);
+CREATE INDEX shipment_items_shipment ON shipment_items (shipment_id);
