@@ -41,6 +41,10 @@ type Entry struct {
 // Chains is the number of independent audit chains.
 const Chains = 16
 
+// Chain is the audit chain a transaction appends to (for statements that call SQL
+// function audit_append themselves).
+func Chain(tx pgx.Tx) int16 { return chainOf(tx) }
+
 // chainOf picks the chain for a transaction: by the database backend serving it, so
 // that every entry of one transaction goes to one chain (two chains locked in opposite
 // orders by two transactions would deadlock) while concurrent transactions on other
@@ -49,35 +53,24 @@ func chainOf(tx pgx.Tx) int16 {
 	return int16(tx.Conn().PgConn().PID() % Chains)
 }
 
-// Audit appends e to the hash-chained audit log inside tx. Appends to one chain are
-// serialised on its head row until tx commits, so a chain never forks.
+// Audit appends e to the hash-chained audit log inside tx, in one round trip (SQL
+// function audit_append). Appends to one chain are serialised on its head row until tx
+// commits, so a chain never forks.
 func Audit(ctx context.Context, tx pgx.Tx, e Entry) error {
-	chain := chainOf(tx)
-	var seq int64
-	var prev []byte
-	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_head WHERE chain = $1 FOR UPDATE", chain).Scan(&seq, &prev); err != nil {
-		return fmt.Errorf("ledger: audit head: %w", err)
-	}
-	seq++
-	at := time.Now().UTC().Truncate(time.Microsecond)
-	h := chainHash(prev, chain, seq, at, e)
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (chain, seq, at, actor, office, action, subject, detail, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		chain, seq, at, e.Actor.Name, e.Actor.Office, e.Action, e.Subject, e.Detail, prev, h); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT audit_append($1, $2, $3, $4, $5, $6)", chainOf(tx),
+		e.Actor.Name, e.Actor.Office, e.Action, e.Subject, e.Detail); err != nil {
 		return fmt.Errorf("ledger: audit append: %w", err)
-	}
-	if _, err := tx.Exec(ctx, "UPDATE audit_head SET seq = $2, hash = $3 WHERE chain = $1", chain, seq, h); err != nil {
-		return fmt.Errorf("ledger: audit head: %w", err)
 	}
 	return nil
 }
 
-// chainHash is SHA-256(prev || canonical record): length-prefixed fields, so that no
-// two different records share an encoding.
+// chainHash is SHA-256(prev || canonical record): each field length-prefixed in bytes
+// ("<len>:<text>"), so that no two different records share an encoding; the time is in
+// Unix microseconds. It must match SQL function audit_append.
 func chainHash(prev []byte, chain int16, seq int64, at time.Time, e Entry) []byte {
 	h := sha256.New()
 	h.Write(prev)
-	for _, f := range []string{strconv.Itoa(int(chain)), strconv.FormatInt(seq, 10), at.UTC().Format(time.RFC3339Nano),
+	for _, f := range []string{strconv.Itoa(int(chain)), strconv.FormatInt(seq, 10), strconv.FormatInt(at.UnixMicro(), 10),
 		e.Actor.Name, e.Actor.Office, e.Action, e.Subject, e.Detail} {
 		h.Write([]byte(strconv.Itoa(len(f))))
 		h.Write([]byte{':'})
@@ -226,7 +219,7 @@ type Change struct {
 
 // Transition applies c inside tx: it checks the transition is legal, moves the
 // application only if it is still in c.From, and writes the timeline entry, the audit
-// entry and the outbox event. Callers commit tx.
+// entry and the outbox event, all in one statement (one round trip). Callers commit tx.
 func Transition(ctx context.Context, tx pgx.Tx, c Change) (Event, error) {
 	check := lifecycle.CheckApp
 	if c.Rerun {
@@ -234,18 +227,6 @@ func Transition(ctx context.Context, tx pgx.Tx, c Change) (Event, error) {
 	}
 	if err := check(c.From, c.To); err != nil {
 		return Event{}, err
-	}
-	tag, err := tx.Exec(ctx, "UPDATE applications SET state = $3, updated_at = now() WHERE id = $1 AND state = $2",
-		c.ApplicationID, c.From, c.To)
-	if err != nil {
-		return Event{}, fmt.Errorf("ledger: transition: %w", err)
-	}
-	if tag.RowsAffected() != 1 {
-		return Event{}, fmt.Errorf("%w: application %d, expected %s", ErrStateChanged, c.ApplicationID, c.From)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO application_events (application_id, from_state, to_state, actor, office, note)
-		VALUES ($1, $2, $3, $4, $5, $6)`, c.ApplicationID, c.From, c.To, c.Actor.Name, c.Actor.Office, c.Note); err != nil {
-		return Event{}, fmt.Errorf("ledger: timeline: %w", err)
 	}
 	action := "application." + string(c.To)
 	if c.Rerun {
@@ -255,14 +236,26 @@ func Transition(ctx context.Context, tx pgx.Tx, c Change) (Event, error) {
 	if c.Note != "" {
 		detail += ": " + c.Note
 	}
-	if err := Audit(ctx, tx, Entry{Actor: c.Actor, Action: action,
-		Subject: "application/" + strconv.FormatInt(c.ApplicationID, 10), Detail: detail}); err != nil {
-		return Event{}, err
+	ev := Event{EventID: NewEventID(), ApplicationID: c.ApplicationID, From: c.From, To: c.To, At: time.Now().UTC()}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return Event{}, fmt.Errorf("ledger: outbox payload: %w", err)
 	}
-	ev := Event{EventID: NewEventID(), ApplicationID: c.ApplicationID, From: c.From, To: c.To,
-		At: time.Now().UTC()}
-	if err := Enqueue(ctx, tx, SubjectPrefix+string(c.To), ev.EventID, ev); err != nil {
-		return Event{}, err
+	var moved int
+	err = tx.QueryRow(ctx, `WITH upd AS (
+			UPDATE applications SET state = $3, updated_at = now() WHERE id = $1 AND state = $2 RETURNING id),
+		ev AS (INSERT INTO application_events (application_id, from_state, to_state, actor, office, note)
+			SELECT id, $2, $3, $4, $5, $6 FROM upd RETURNING 1),
+		au AS (SELECT audit_append($7, $4, $5, $8, 'application/' || id, $9) FROM upd),
+		ob AS (INSERT INTO outbox (event_id, subject, payload) SELECT $10, $11, $12 FROM upd RETURNING 1)
+		SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ev) + (SELECT count(*) FROM au) + (SELECT count(*) FROM ob)`,
+		c.ApplicationID, c.From, c.To, c.Actor.Name, c.Actor.Office, c.Note, chainOf(tx), action, detail,
+		ev.EventID, SubjectPrefix+string(c.To), payload).Scan(&moved)
+	if err != nil {
+		return Event{}, fmt.Errorf("ledger: transition: %w", err)
+	}
+	if moved != 4 {
+		return Event{}, fmt.Errorf("%w: application %d, expected %s", ErrStateChanged, c.ApplicationID, c.From)
 	}
 	return ev, nil
 }

@@ -21,6 +21,9 @@ type BenchResult struct {
 	QueueRate    float64       `json:"queue_per_second"`
 	ProduceTime  time.Duration `json:"produce_ns"` // job -> personalized -> printed -> qc_passed
 	DeliverTime  time.Duration `json:"deliver_ns"` // dispatched -> at_office -> delivered
+	DispatchTime time.Duration `json:"dispatch_ns"`
+	ReceiveTime  time.Duration `json:"receive_ns"`
+	HandTime     time.Duration `json:"hand_over_ns"`
 	EndToEndTime time.Duration `json:"end_to_end_ns"`
 	EndToEndRate float64       `json:"end_to_end_per_second"`
 	Transitions  int64         `json:"application_transitions"`
@@ -97,9 +100,13 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 	if err != nil {
 		return r, err
 	}
+	r.DispatchTime = time.Since(t2)
+	t3 := time.Now()
 	if _, err := e.Receive(ctx, staff, ship.ID); err != nil {
 		return r, err
 	}
+	r.ReceiveTime = time.Since(t3)
+	t4 := time.Now()
 	sem := make(chan struct{}, workers)
 	errs := make(chan error, len(ship.Items))
 	for _, it := range ship.Items {
@@ -114,9 +121,13 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 			return r, err
 		}
 	}
+	r.HandTime = time.Since(t4)
 	r.DeliverTime = time.Since(t2)
 	r.EndToEndTime = time.Since(start)
 	r.EndToEndRate = float64(r.Apps) / r.EndToEndTime.Seconds()
+	if err := waitUntil(ctx, e, "SELECT count(*) FROM outbox WHERE sent_at IS NULL", 0); err != nil {
+		return r, err
+	}
 	e.DB.QueryRow(ctx, "SELECT count(*) FROM application_events").Scan(&r.Transitions)
 	if info, err := js.Stream(ctx, EventsStream); err == nil {
 		r.Messages += info.CachedInfo().State.Msgs

@@ -13,25 +13,28 @@ import (
 )
 
 // cardTransition moves a card from one state to another inside tx, checking both the
-// legality and the current state, with its card event and audit entry.
+// legality and the current state, with its card event and audit entry, in one
+// statement (one round trip).
 func cardTransition(ctx context.Context, tx pgx.Tx, actor ledger.Actor, serial string, from, to lifecycle.CardState, note string) error {
 	if err := lifecycle.CheckCard(from, to); err != nil {
 		return err
 	}
-	tag, err := tx.Exec(ctx, "UPDATE cards SET state = $3, reason = CASE WHEN $4 = '' THEN reason ELSE $4 END, updated_at = now() WHERE serial = $1 AND state = $2",
-		serial, from, to, note)
+	var moved int
+	err := tx.QueryRow(ctx, `WITH upd AS (
+			UPDATE cards SET state = $3, reason = CASE WHEN $4 = '' THEN reason ELSE $4 END, updated_at = now()
+			WHERE serial = $1 AND state = $2 RETURNING serial),
+		ev AS (INSERT INTO card_events (serial, from_state, to_state, actor, note)
+			SELECT serial, $2, $3, $5, $4 FROM upd RETURNING 1),
+		au AS (SELECT audit_append($6, $5, $7, 'card.' || $3, 'card/' || serial, $2 || ' -> ' || $3 || ' ' || $4) FROM upd)
+		SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ev) + (SELECT count(*) FROM au)`,
+		serial, from, to, note, actor.Name, ledger.Chain(tx), actor.Office).Scan(&moved)
 	if err != nil {
 		return fmt.Errorf("workflow: card %s: %w", serial, err)
 	}
-	if tag.RowsAffected() != 1 {
+	if moved != 3 {
 		return fmt.Errorf("%w: card %s is not %s", ledger.ErrStateChanged, serial, from)
 	}
-	if _, err := tx.Exec(ctx, "INSERT INTO card_events (serial, from_state, to_state, actor, note) VALUES ($1, $2, $3, $4, $5)",
-		serial, from, to, actor.Name, note); err != nil {
-		return fmt.Errorf("workflow: card %s: %w", serial, err)
-	}
-	return ledger.Audit(ctx, tx, ledger.Entry{Actor: actor, Action: "card." + string(to), Subject: "card/" + serial,
-		Detail: fmt.Sprintf("%s -> %s %s", from, to, note)})
+	return nil
 }
 
 // BeginJob is called by a station when it takes a job from the work queue. It moves the

@@ -51,47 +51,30 @@ type Relay struct {
 	DB    *pgxpool.Pool
 	JS    jetstream.JetStream
 	Log   *slog.Logger
-	Batch int // rows per round, default 500
+	Batch int           // rows per round, default 500
+	Poll  time.Duration // idle polling interval, default 20ms
 }
 
-// Run publishes until ctx ends, woken by PostgreSQL notifications and polling once a
-// second as a safety net. Transient errors (broker or database restarting) are logged
-// and retried.
+// Run publishes until ctx ends. While rows keep coming it flushes round after round;
+// when the outbox is empty it looks again every Poll (default 20 ms: an index-only
+// check of the unsent rows). It does not use LISTEN/NOTIFY, because PostgreSQL
+// serialises the commits of all notifying transactions. Transient errors (broker or
+// database restarting) are logged and retried.
 func (r *Relay) Run(ctx context.Context) error {
 	if r.Batch <= 0 {
 		r.Batch = 500
 	}
-	for ctx.Err() == nil {
-		if err := r.listen(ctx); err != nil && ctx.Err() == nil {
-			r.Log.Warn("workflow relay: retrying", "err", err)
-			sleep(ctx, 500*time.Millisecond)
-		}
-	}
-	return nil
-}
-
-func (r *Relay) listen(ctx context.Context) error {
-	conn, err := r.DB.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN cccd_outbox"); err != nil {
-		return err
+	if r.Poll <= 0 {
+		r.Poll = 20 * time.Millisecond
 	}
 	for ctx.Err() == nil {
 		n, err := r.Flush(ctx)
-		if err != nil {
-			return err
-		}
-		if n == r.Batch {
-			continue
-		}
-		wait, cancel := context.WithTimeout(ctx, time.Second)
-		_, err = conn.Conn().WaitForNotification(wait)
-		cancel()
-		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
-			return err
+		switch {
+		case err != nil && ctx.Err() == nil:
+			r.Log.Warn("workflow relay: retrying", "err", err)
+			sleep(ctx, 500*time.Millisecond)
+		case n < r.Batch:
+			sleep(ctx, r.Poll)
 		}
 	}
 	return nil

@@ -88,6 +88,30 @@ CREATE TABLE audit_head (
 );
 INSERT INTO audit_head (chain, seq, hash)
     SELECT g, 0, '\x0000000000000000000000000000000000000000000000000000000000000000' FROM generate_series(0, 15) g;
+-- audit_append adds one entry to a chain: the canonical form is each field as
+-- "<octet length>:<text>" (chain, seq, at in Unix microseconds, actor, office, action,
+-- subject, detail), and hash = SHA-256(prev_hash || canonical form). ledger.VerifyAudit
+-- recomputes the same in Go. (Exact epoch arithmetic needs PostgreSQL 14 or newer.)
+CREATE FUNCTION audit_append(p_chain smallint, p_actor text, p_office text, p_action text, p_subject text, p_detail text)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    head audit_head%ROWTYPE;
+    t timestamptz := now();
+    n bigint;
+    canon text;
+    h bytea;
+BEGIN
+    SELECT * INTO head FROM audit_head WHERE chain = p_chain FOR UPDATE;
+    n := head.seq + 1;
+    SELECT string_agg(octet_length(f)::text || ':' || f, '' ORDER BY i) INTO canon
+      FROM unnest(ARRAY[p_chain::text, n::text, (extract(epoch FROM t) * 1000000)::bigint::text,
+                        p_actor, p_office, p_action, p_subject, p_detail]) WITH ORDINALITY AS u(f, i);
+    h := sha256(head.hash || convert_to(canon, 'UTF8'));
+    INSERT INTO audit_log (chain, seq, at, actor, office, action, subject, detail, prev_hash, hash)
+        VALUES (p_chain, n, t, p_actor, p_office, p_action, p_subject, p_detail, head.hash, h);
+    UPDATE audit_head SET seq = n, hash = h WHERE chain = p_chain;
+    RETURN n;
+END $$;
 CREATE RULE audit_log_no_update AS ON UPDATE TO audit_log DO INSTEAD NOTHING;
 CREATE RULE audit_log_no_delete AS ON DELETE TO audit_log DO INSTEAD NOTHING;
 

@@ -97,13 +97,6 @@ CREATE TABLE dead_letters (
     resolved_at  timestamptz
 );
 
--- Wake the outbox relay when something is written.
-CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('cccd_outbox', '');
-    RETURN NULL;
-END $$;
-CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
 
 -- Lookups by application and by shipment (plain indexes keep plans sane before statistics exist).
 CREATE INDEX cards_application ON cards (application_id, state);
