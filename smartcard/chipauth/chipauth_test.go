@@ -15,6 +15,7 @@ import (
 	"github.com/osanderson/brainpool"
 
 	"github.com/cccd-project/cccd/smartcard/apdu"
+	"github.com/cccd-project/cccd/smartcard/bp256"
 	"github.com/cccd-project/cccd/smartcard/securityinfo"
 	"github.com/cccd-project/cccd/smartcard/sm"
 )
@@ -144,7 +145,7 @@ func newPair(t testing.TB, curve elliptic.Curve, seed uint64) pair {
 var curves = []struct {
 	name  string
 	curve elliptic.Curve
-}{{"P-256", elliptic.P256()}, {"brainpoolP256r1", brainpool.P256r1()}}
+}{{"P-256", elliptic.P256()}, {"brainpoolP256r1", bp256.P256r1()}, {"brainpoolP256r1 generic", brainpool.P256r1()}}
 
 func TestRoundTrip(t *testing.T) {
 	protocols := []struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/osanderson/brainpool"
 
 	"github.com/cccd-project/cccd/smartcard/apdu"
+	"github.com/cccd-project/cccd/smartcard/bp256"
 	"github.com/cccd-project/cccd/smartcard/securityinfo"
 	"github.com/cccd-project/cccd/smartcard/sm"
 )
@@ -260,7 +261,7 @@ func TestRFC7027KnownAnswer(t *testing.T) {
 }
 
 func TestPublicKeyFromInfo(t *testing.T) {
-	c := brainpool.P256r1()
+	c := bp256.P256r1()
 	x, y, err := unmarshalPoint(c, unhex(rfc7027.qA))
 	if err != nil {
 		t.Fatal(err)

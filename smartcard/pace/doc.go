@@ -58,10 +58,11 @@
 // # Security notes
 //
 // Curve arithmetic uses crypto/elliptic, because crypto/ecdh offers no point addition and
-// the generic mapping needs G' = s*G + H. The NIST curves there are constant time; the
-// brainpool curves (github.com/osanderson/brainpool over elliptic.CurveParams) are not,
-// which matters for a chip facing an attacker who can time it, much less for a terminal
-// with ephemeral keys. Every point received is decoded with a length check and an
+// the generic mapping needs G' = s*G + H. The NIST curves there are constant time, and so
+// is brainpoolP256r1 (ID 13, smartcard/bp256, which securityinfo.StandardCurve returns);
+// the other brainpool curves (github.com/osanderson/brainpool over elliptic.CurveParams)
+// are not, which matters for a chip facing an attacker who can time it, much less for a
+// terminal with ephemeral keys. Every point received is decoded with a length check and an
 // on-curve check before any arithmetic (elliptic panics otherwise), and secrets are
 // zeroed after use as far as big.Int allows.
 package pace

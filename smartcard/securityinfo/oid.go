@@ -9,6 +9,7 @@ import (
 
 	"github.com/osanderson/brainpool"
 
+	"github.com/cccd-project/cccd/smartcard/bp256"
 	"github.com/cccd-project/cccd/smartcard/sm"
 )
 
@@ -91,7 +92,7 @@ var curves = []namedCurve{
 	{ParamP224, OIDCurveP224, elliptic.P224},
 	{ParamBrainpoolP224r1, OIDCurveBrainpoolP224, brainpool.P224r1},
 	{ParamP256, OIDCurveP256, elliptic.P256},
-	{ParamBrainpoolP256r1, OIDCurveBrainpoolP256, brainpool.P256r1},
+	{ParamBrainpoolP256r1, OIDCurveBrainpoolP256, bp256.P256r1},
 	{ParamBrainpoolP320r1, OIDCurveBrainpoolP320, brainpool.P320r1},
 	{ParamP384, OIDCurveP384, elliptic.P384},
 	{ParamBrainpoolP384r1, OIDCurveBrainpoolP384, brainpool.P384r1},
@@ -100,7 +101,8 @@ var curves = []namedCurve{
 }
 
 // StandardCurve returns the elliptic curve of a standardized domain parameter identifier
-// (ICAO 9303-11 §9.5.1); 12 is NIST P-256, 13 brainpoolP256r1. The 1024/2048-bit MODP
+// (ICAO 9303-11 §9.5.1); 12 is NIST P-256, 13 brainpoolP256r1 (smartcard/bp256, the fast
+// constant-time implementation; the other brainpool curves are generic). The 1024/2048-bit MODP
 // groups (0-2) and the 192-bit curves are not supported.
 func StandardCurve(paramID int) (elliptic.Curve, error) {
 	for _, c := range curves {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
+	"github.com/cccd-project/cccd/smartcard/bp256"
 	"github.com/cccd-project/cccd/smartcard/sm"
 )
 
@@ -154,7 +155,7 @@ func TestAccessors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if curve != brainpool.P256r1() || gx.Cmp(x) != 0 || gy.Cmp(y) != 0 {
+	if curve != bp256.P256r1() || gx.Cmp(x) != 0 || gy.Cmp(y) != 0 {
 		t.Fatal("ECPublicKey does not return the encoded key")
 	}
 	if (SecurityInfos{}).ActiveAuthentication() != nil {
@@ -231,7 +232,7 @@ func explicitSPKI(t testing.TB, curve elliptic.Curve, a []byte, x, y *big.Int, a
 }
 
 func TestParseECPublicKey(t *testing.T) {
-	bp := brainpool.P256r1()
+	bp := bp256.P256r1()
 	bpA := unhex(t, "7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9")
 	_, x, y, err := elliptic.GenerateKey(bp, rand.Reader)
 	if err != nil {
@@ -293,7 +294,7 @@ func TestStandardCurve(t *testing.T) {
 		oid  asn1.ObjectIdentifier
 	}{
 		{ParamP256, elliptic.P256(), OIDCurveP256},
-		{ParamBrainpoolP256r1, brainpool.P256r1(), OIDCurveBrainpoolP256},
+		{ParamBrainpoolP256r1, bp256.P256r1(), OIDCurveBrainpoolP256},
 		{ParamP384, elliptic.P384(), OIDCurveP384},
 		{ParamBrainpoolP512r1, brainpool.P512r1(), OIDCurveBrainpoolP512},
 	}
@@ -316,6 +317,16 @@ func TestStandardCurve(t *testing.T) {
 			}
 		})
 	}
+	t.Run("generic brainpoolP256r1 recognised by its parameters", func(t *testing.T) {
+		id, err := StandardParamID(brainpool.P256r1())
+		if err != nil || id != ParamBrainpoolP256r1 {
+			t.Fatalf("StandardParamID(generic) = %d, %v", id, err)
+		}
+		oid, err := CurveOID(brainpool.P256r1())
+		if err != nil || !oid.Equal(OIDCurveBrainpoolP256) {
+			t.Fatalf("CurveOID(generic) = %s, %v", oid, err)
+		}
+	})
 	if _, err := StandardCurve(2); err == nil {
 		t.Fatal("StandardCurve(2) (MODP group) did not fail")
 	}

@@ -10,11 +10,11 @@ import (
 	"io"
 	"math/big"
 
-	"github.com/osanderson/brainpool"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/cccd-project/cccd/smartcard/apdu"
+	"github.com/cccd-project/cccd/smartcard/bp256"
 	"github.com/cccd-project/cccd/smartcard/tlv"
 )
 
@@ -45,7 +45,7 @@ type caKey struct {
 func curveOf(oid asn1.ObjectIdentifier) (elliptic.Curve, bool) {
 	switch {
 	case oid.Equal(oidBrainpoolP256r1):
-		return brainpool.P256r1(), true
+		return bp256.P256r1(), true
 	case oid.Equal(oidP256):
 		return elliptic.P256(), true
 	}
