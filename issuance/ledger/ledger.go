@@ -45,6 +45,11 @@ const Chains = 16
 // function audit_append themselves).
 func Chain(tx pgx.Tx) int16 { return chainOf(tx) }
 
+// ConnChain is the audit chain of a single statement run outside an explicit
+// transaction on conn (the statement is its own transaction), for statements that call
+// SQL function audit_append themselves. It is the chain Chain gives a transaction on conn.
+func ConnChain(conn *pgx.Conn) int16 { return int16(conn.PgConn().PID() % Chains) }
+
 // chainOf picks the chain for a transaction: by the database backend serving it, so
 // that every entry of one transaction goes to one chain (two chains locked in opposite
 // orders by two transactions would deadlock) while concurrent transactions on other

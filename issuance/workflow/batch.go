@@ -148,27 +148,30 @@ func (e *Engine) StartBatch(ctx context.Context, actor ledger.Actor, id int64) (
 		if state != "created" {
 			return fmt.Errorf("%w: batch %d is %s, start needs created", ErrBatchState, id, state)
 		}
-		rows, err := tx.Query(ctx, "SELECT id FROM applications WHERE batch_id = $1 AND state = 'approved' AND NOT paused ORDER BY id FOR UPDATE", id)
-		if err != nil {
-			return err
+		// One statement for the whole batch: every application approved -> queued with its
+		// timeline, audit and outbox rows, and a job with its work-queue message each (the
+		// message ID is the job ID, as newJob does).
+		var s stmt
+		b, ln := s.arg(id, "bigint"), s.arg(line, "text")
+		s.with("src", `SELECT id, `+s.arg("batch "+strconv.FormatInt(id, 10), "text")+` AS note FROM applications
+			WHERE batch_id = `+b+` AND state = 'approved' AND NOT paused ORDER BY id FOR UPDATE`)
+		moved := s.moveApps("app", "SELECT id, note FROM src", lifecycle.Approved, lifecycle.Queued, actor, ledger.Chain(tx))
+		s.with("job", `INSERT INTO jobs (id, application_id, batch_id, line, attempt)
+			SELECT gen_random_uuid(), id, `+b+`, `+ln+`, 1 FROM app ORDER BY id RETURNING id, application_id`)
+		s.with("jobq", `INSERT INTO outbox (event_id, subject, payload) SELECT id, `+s.arg(JobSubject+line, "text")+`,
+			jsonb_build_object('job_id', id, 'application_id', application_id, 'batch_id', `+b+`, 'line', `+ln+`, 'attempt', 1)
+			FROM job ORDER BY application_id RETURNING 1`)
+		var n, written, jobs int
+		if err := txRow(ctx, tx, &s, "SELECT (SELECT count(*) FROM src), "+moved+", "+countOf("job", "jobq"), &n, &written, &jobs); err != nil {
+			return fmt.Errorf("workflow: start batch %d: %w", id, err)
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return err
-		}
-		for _, app := range ids {
-			if _, err := ledger.Transition(ctx, tx, ledger.Change{ApplicationID: app, From: lifecycle.Approved,
-				To: lifecycle.Queued, Actor: actor, Note: "batch " + strconv.FormatInt(id, 10)}); err != nil {
-				return err
-			}
-			if err := newJob(ctx, tx, app, id, line, 1); err != nil {
-				return err
-			}
+		if written != 4*n || jobs != 2*n {
+			return fmt.Errorf("%w: batch %d: %d of %d applications moved", ledger.ErrStateChanged, id, written/4, n)
 		}
 		if _, err := tx.Exec(ctx, "UPDATE batches SET state = 'running', started_at = now() WHERE id = $1", id); err != nil {
 			return err
 		}
-		queued = len(ids)
+		queued = n
 		return ledger.Audit(ctx, tx, ledger.Entry{Actor: actor, Action: "batch.start", Subject: batchSubject(id),
 			Detail: fmt.Sprintf("%d jobs queued on line %s", queued, line)})
 	})

@@ -41,49 +41,48 @@ func cardTransition(ctx context.Context, tx pgx.Tx, actor ledger.Actor, serial s
 // application queued -> personalizing. A job delivered again after a station died
 // mid-card is taken over: the half-written chip of the dead attempt is marked spoiled.
 // ErrJobObsolete means the job was already finished or replaced (ack it and move on);
-// ErrPaused means hold it for later.
+// ErrPaused means hold it for later. One statement: every write is conditioned on the
+// checks, so a refused job changes nothing.
 func (e *Engine) BeginJob(ctx context.Context, station string, j Job) error {
 	actor := ledger.System("station:" + station)
-	return pgx.BeginFunc(ctx, e.DB, func(tx pgx.Tx) error {
-		var jobState, batchState, appState string
-		var paused bool
-		err := tx.QueryRow(ctx, `SELECT j.state, b.state, a.state, a.paused FROM jobs j
+	var jobState, batchState, appState *string
+	var paused *bool
+	var spoiled, moved, taken int
+	err := e.single(ctx, func(chain int16) (*stmt, string, []any) {
+		var s stmt
+		id := s.arg(j.ID, "uuid")
+		s.with("g", `SELECT j.state AS job, b.state AS batch, a.id AS app, a.state, a.paused FROM jobs j
 			JOIN batches b ON b.id = j.batch_id JOIN applications a ON a.id = j.application_id
-			WHERE j.id = $1 FOR UPDATE OF j, a`, j.ID).Scan(&jobState, &batchState, &appState, &paused)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("%w: unknown job %s", ErrJobObsolete, j.ID)
-		}
-		if err != nil {
-			return fmt.Errorf("workflow: begin job: %w", err)
-		}
-		switch {
-		case jobState != "queued" && jobState != "taken":
-			return fmt.Errorf("%w: job %s is %s", ErrJobObsolete, j.ID, jobState)
-		case batchState == "paused" || paused:
-			return fmt.Errorf("%w: job %s", ErrPaused, j.ID)
-		}
-		if jobState == "taken" {
-			// A previous holder died. Its chip, if any, never completed: spoil it.
-			rows, err := tx.Query(ctx, "SELECT serial FROM cards WHERE job_id = $1 AND state = 'blank'", j.ID)
-			if err != nil {
-				return err
-			}
-			serials, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			for _, s := range serials {
-				if err := cardTransition(ctx, tx, actor, s, lifecycle.Blank, lifecycle.Spoiled, "station stopped mid-card"); err != nil {
-					return err
-				}
-			}
-		} else if _, err := ledger.Transition(ctx, tx, ledger.Change{ApplicationID: j.ApplicationID, From: lifecycle.Queued,
-			To: lifecycle.Personalizing, Actor: actor}); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, "UPDATE jobs SET state = 'taken', station = $2, updated_at = now() WHERE id = $1", j.ID, station)
-		return err
+			WHERE j.id = `+id+` FOR UPDATE OF j, a`)
+		s.with("ok", `SELECT job, app FROM g WHERE job IN ('queued', 'taken') AND batch <> 'paused' AND NOT paused
+			AND (job = 'taken' OR state = 'queued')`)
+		// A previous holder died. Its chip, if any, never completed: spoil it.
+		spoil := s.moveCards("spoil", `SELECT c.serial, `+s.arg("station stopped mid-card", "text")+` AS note
+			FROM cards c, ok WHERE ok.job = 'taken' AND c.application_id = ok.app AND c.job_id = `+id+` AND c.state = 'blank'`,
+			lifecycle.Blank, lifecycle.Spoiled, "", actor, chain)
+		move := s.moveApps("app", "SELECT app AS id, ''::text AS note FROM ok WHERE job = 'queued'",
+			lifecycle.Queued, lifecycle.Personalizing, actor, chain)
+		s.with("take", `UPDATE jobs SET state = 'taken', station = `+s.arg(station, "text")+`, updated_at = now()
+			WHERE id = `+id+` AND EXISTS (SELECT 1 FROM ok) RETURNING 1`)
+		return &s, "SELECT (SELECT job FROM g), (SELECT batch FROM g), (SELECT state FROM g), (SELECT paused FROM g), " +
+				spoil + ", " + move + ", " + countOf("take"),
+			[]any{&jobState, &batchState, &appState, &paused, &spoiled, &moved, &taken}
 	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("workflow: begin job: %w", err)
+	case jobState == nil:
+		return fmt.Errorf("%w: unknown job %s", ErrJobObsolete, j.ID)
+	case *jobState != "queued" && *jobState != "taken":
+		return fmt.Errorf("%w: job %s is %s", ErrJobObsolete, j.ID, *jobState)
+	case *batchState == "paused" || *paused:
+		return fmt.Errorf("%w: job %s", ErrPaused, j.ID)
+	case *jobState == "queued" && *appState != string(lifecycle.Queued):
+		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, j.ApplicationID, lifecycle.Queued)
+	case taken != 1 || spoiled%3 != 0 || (*jobState == "queued" && moved != 4):
+		return fmt.Errorf("%w: job %s changed while it was taken", ledger.ErrStateChanged, j.ID)
+	}
+	return nil
 }
 
 // StartCard records that a blank chip with this serial is being written for the job.
@@ -91,71 +90,114 @@ func (e *Engine) BeginJob(ctx context.Context, station string, j Job) error {
 // every step and the read-back succeeded. ErrChipUsed means the chip was used before
 // (it is not blank) and must be rejected.
 func (e *Engine) StartCard(ctx context.Context, station string, j Job, serial string) error {
-	return pgx.BeginFunc(ctx, e.DB, func(tx pgx.Tx) error {
-		var state string
-		if err := tx.QueryRow(ctx, "SELECT state FROM jobs WHERE id = $1 FOR UPDATE", j.ID).Scan(&state); err != nil || state != "taken" {
-			return fmt.Errorf("%w: job %s", ErrJobObsolete, j.ID)
-		}
-		_, err := tx.Exec(ctx, "INSERT INTO cards (serial, application_id, batch_id, job_id, state) VALUES ($1, $2, $3, $4, 'blank')",
-			serial, j.ApplicationID, j.BatchID, j.ID)
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "23505" {
-			return fmt.Errorf("%w: %s", ErrChipUsed, serial)
-		}
-		if err != nil {
-			return fmt.Errorf("workflow: start card: %w", err)
-		}
-		_, err = tx.Exec(ctx, "INSERT INTO card_events (serial, from_state, to_state, actor) VALUES ($1, '', 'blank', $2)",
-			serial, "system:station:"+station)
-		return err
+	var jobState *string
+	var written int
+	err := e.single(ctx, func(int16) (*stmt, string, []any) {
+		var s stmt
+		id := s.arg(j.ID, "uuid")
+		s.with("j", "SELECT state FROM jobs WHERE id = "+id+" FOR UPDATE")
+		s.with("c", `INSERT INTO cards (serial, application_id, batch_id, job_id, state)
+			SELECT `+s.arg(serial, "text")+`, `+s.arg(j.ApplicationID, "bigint")+`, `+s.arg(j.BatchID, "bigint")+`, `+id+`, 'blank'
+			FROM j WHERE state = 'taken' RETURNING serial`)
+		s.with("ev", `INSERT INTO card_events (serial, from_state, to_state, actor)
+			SELECT serial, '', 'blank', `+s.arg("system:station:"+station, "text")+` FROM c RETURNING 1`)
+		return &s, "SELECT (SELECT state FROM j), " + countOf("c", "ev"), []any{&jobState, &written}
 	})
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && pe.Code == "23505":
+		return fmt.Errorf("%w: %s", ErrChipUsed, serial)
+	case err != nil:
+		return fmt.Errorf("workflow: start card: %w", err)
+	case jobState == nil || *jobState != "taken" || written != 2:
+		return fmt.Errorf("%w: job %s", ErrJobObsolete, j.ID)
+	}
+	return nil
 }
 
 // CompleteJob binds the chip to the application once it was written, locked and
 // verified: card blank -> encoded, application personalizing -> personalized, job done.
-// The database refuses a second good card for one application.
+// The database refuses a second good card for one application. One statement: every
+// write is conditioned on all three states, so a refusal changes nothing.
 func (e *Engine) CompleteJob(ctx context.Context, station string, j Job, serial, mrz string) error {
 	actor := ledger.System("station:" + station)
-	return pgx.BeginFunc(ctx, e.DB, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "UPDATE jobs SET state = 'done', updated_at = now() WHERE id = $1 AND state = 'taken'", j.ID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("%w: job %s", ErrJobObsolete, j.ID)
-		}
-		if _, err := tx.Exec(ctx, "UPDATE cards SET mrz = $2 WHERE serial = $1", serial, mrz); err != nil {
-			return err
-		}
-		if err := cardTransition(ctx, tx, actor, serial, lifecycle.Blank, lifecycle.Encoded, ""); err != nil {
-			return err
-		}
-		_, err = ledger.Transition(ctx, tx, ledger.Change{ApplicationID: j.ApplicationID, From: lifecycle.Personalizing,
-			To: lifecycle.Personalized, Actor: actor, Note: "card " + serial})
-		return err
+	var jobState, cardState, appState *string
+	var done, cards, apps int
+	err := e.single(ctx, func(chain int16) (*stmt, string, []any) {
+		var s stmt
+		id, sn, app := s.arg(j.ID, "uuid"), s.arg(serial, "text"), s.arg(j.ApplicationID, "bigint")
+		s.with("j", "SELECT state FROM jobs WHERE id = "+id+" FOR UPDATE")
+		s.with("c", "SELECT state FROM cards WHERE serial = "+sn+" FOR UPDATE")
+		s.with("a", "SELECT state FROM applications WHERE id = "+app+" FOR UPDATE")
+		s.with("ok", "SELECT 1 FROM j, c, a WHERE j.state = 'taken' AND c.state = 'blank' AND a.state = 'personalizing'")
+		s.with("done", "UPDATE jobs SET state = 'done', updated_at = now() WHERE id = "+id+" AND EXISTS (SELECT 1 FROM ok) RETURNING 1")
+		card := s.moveCards("card", "SELECT "+sn+" AS serial, ''::text AS note FROM ok", lifecycle.Blank, lifecycle.Encoded,
+			", mrz = "+s.arg(mrz, "text"), actor, chain)
+		move := s.moveApps("app", "SELECT "+app+" AS id, 'card ' || "+sn+" AS note FROM ok",
+			lifecycle.Personalizing, lifecycle.Personalized, actor, chain)
+		return &s, "SELECT (SELECT state FROM j), (SELECT state FROM c), (SELECT state FROM a), " +
+				countOf("done") + ", " + card + ", " + move,
+			[]any{&jobState, &cardState, &appState, &done, &cards, &apps}
 	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("workflow: card %s: %w", serial, err)
+	case jobState == nil || *jobState != "taken":
+		return fmt.Errorf("%w: job %s", ErrJobObsolete, j.ID)
+	case cardState == nil || *cardState != string(lifecycle.Blank) || cards != 3:
+		return fmt.Errorf("%w: card %s is not %s", ledger.ErrStateChanged, serial, lifecycle.Blank)
+	case appState == nil || *appState != string(lifecycle.Personalizing) || apps != 4 || done != 1:
+		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, j.ApplicationID, lifecycle.Personalizing)
+	}
+	return nil
 }
 
 // SpoilCard records a failed card (removed, write error, QC mismatch) with its reason
 // and gives the application a new job for a new card. serial may be empty when the
-// chip could not even be identified.
+// chip could not even be identified. One statement, as requeue and newJob would write
+// it: every write is conditioned on the job, card and application states.
 func (e *Engine) SpoilCard(ctx context.Context, station string, j Job, serial, reason string) error {
 	actor := ledger.System("station:" + station)
-	return pgx.BeginFunc(ctx, e.DB, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "UPDATE jobs SET state = 'spoiled', updated_at = now() WHERE id = $1 AND state = 'taken'", j.ID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("%w: job %s", ErrJobObsolete, j.ID)
-		}
-		if serial != "" {
-			if err := cardTransition(ctx, tx, actor, serial, lifecycle.Blank, lifecycle.Spoiled, reason); err != nil {
-				return err
-			}
-		}
-		return requeue(ctx, tx, actor, j.ApplicationID, lifecycle.Personalizing, "card spoiled: "+reason)
+	var jobState, cardState, appState, line *string
+	var spoiled, cards, apps, jobs int
+	err := e.single(ctx, func(chain int16) (*stmt, string, []any) {
+		var s stmt
+		id, sn, app, why := s.arg(j.ID, "uuid"), s.arg(serial, "text"), s.arg(j.ApplicationID, "bigint"), s.arg(reason, "text")
+		s.with("j", "SELECT state FROM jobs WHERE id = "+id+" FOR UPDATE")
+		s.with("c", "SELECT state FROM cards WHERE serial = "+sn+" FOR UPDATE")
+		s.with("a", `SELECT a.state, a.batch_id, b.line, (SELECT coalesce(max(attempt), 0) FROM jobs WHERE application_id = a.id) AS attempts
+			FROM applications a LEFT JOIN batches b ON b.id = a.batch_id WHERE a.id = `+app+` FOR UPDATE OF a`)
+		s.with("ok", `SELECT a.batch_id, a.line, a.attempts FROM j, a WHERE j.state = 'taken' AND a.state = 'personalizing'
+			AND a.line IS NOT NULL AND (`+sn+` = '' OR EXISTS (SELECT 1 FROM c WHERE c.state = 'blank'))`)
+		s.with("js", "UPDATE jobs SET state = 'spoiled', updated_at = now() WHERE id = "+id+" AND EXISTS (SELECT 1 FROM ok) RETURNING 1")
+		card := s.moveCards("card", "SELECT "+sn+" AS serial, "+why+" AS note FROM ok WHERE "+sn+" <> ''",
+			lifecycle.Blank, lifecycle.Spoiled, "", actor, chain)
+		move := s.moveApps("app", "SELECT "+app+" AS id, 'card spoiled: ' || "+why+" AS note FROM ok",
+			lifecycle.Personalizing, lifecycle.Queued, actor, chain)
+		// Reading js makes the old job leave jobs_one_open before the new one enters it.
+		s.with("nj", `INSERT INTO jobs (id, application_id, batch_id, line, attempt)
+			SELECT gen_random_uuid(), app.id, ok.batch_id, ok.line, ok.attempts + 1 FROM app, ok, js
+			RETURNING id, application_id, batch_id, line, attempt`)
+		s.with("njq", `INSERT INTO outbox (event_id, subject, payload) SELECT id, `+s.arg(JobSubject, "text")+` || line,
+			jsonb_build_object('job_id', id, 'application_id', application_id, 'batch_id', batch_id, 'line', line, 'attempt', attempt)
+			FROM nj RETURNING 1`)
+		return &s, "SELECT (SELECT state FROM j), (SELECT state FROM c), (SELECT state FROM a), (SELECT line FROM a), " +
+				countOf("js") + ", " + card + ", " + move + ", " + countOf("nj", "njq"),
+			[]any{&jobState, &cardState, &appState, &line, &spoiled, &cards, &apps, &jobs}
 	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("workflow: spoil card: %w", err)
+	case jobState == nil || *jobState != "taken":
+		return fmt.Errorf("%w: job %s", ErrJobObsolete, j.ID)
+	case serial != "" && (cardState == nil || *cardState != string(lifecycle.Blank)):
+		return fmt.Errorf("%w: card %s is not %s", ledger.ErrStateChanged, serial, lifecycle.Blank)
+	case appState == nil || line == nil:
+		return fmt.Errorf("workflow: requeue %d: %w", j.ApplicationID, pgx.ErrNoRows)
+	case *appState != string(lifecycle.Personalizing) || spoiled != 1 || apps != 4 || jobs != 2 || (serial != "" && cards != 3):
+		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, j.ApplicationID, lifecycle.Personalizing)
+	}
+	return nil
 }
 
 // requeue sends an application back to the queue with a new job for a new card.
@@ -186,29 +228,53 @@ func goodCard(ctx context.Context, tx pgx.Tx, appID int64) (string, lifecycle.Ca
 	return serial, lifecycle.CardState(state), nil
 }
 
-// MarkPrinted records that the face of the application's card was printed.
+// MarkPrinted records that the face of the application's card was printed: card
+// encoded -> printed, application personalized -> printed, in one statement.
 func (e *Engine) MarkPrinted(ctx context.Context, actor ledger.Actor, appID int64) error {
-	return pgx.BeginFunc(ctx, e.DB, func(tx pgx.Tx) error {
-		serial, state, err := goodCard(ctx, tx, appID)
-		if err != nil {
-			return err
-		}
-		if err := cardTransition(ctx, tx, actor, serial, state, lifecycle.CardPrinted, ""); err != nil {
-			return err
-		}
-		_, err = ledger.Transition(ctx, tx, ledger.Change{ApplicationID: appID, From: lifecycle.Personalized,
-			To: lifecycle.Printed, Actor: actor, Note: "card " + serial})
-		return err
+	var serial, cardState, appState *string
+	var cards, apps int
+	err := e.single(ctx, func(chain int16) (*stmt, string, []any) {
+		var s stmt
+		app := s.arg(appID, "bigint")
+		s.with("g", `SELECT serial, state FROM cards WHERE application_id = `+app+`
+			AND state NOT IN ('blank', 'spoiled', 'qc_failed', 'revoked', 'returned') FOR UPDATE`)
+		s.with("a", "SELECT state FROM applications WHERE id = "+app+" FOR UPDATE")
+		s.with("ok", "SELECT g.serial FROM g, a WHERE g.state = 'encoded' AND a.state = 'personalized'")
+		card := s.moveCards("card", "SELECT serial, ''::text AS note FROM ok", lifecycle.Encoded, lifecycle.CardPrinted, "", actor, chain)
+		move := s.moveApps("app", "SELECT "+app+" AS id, 'card ' || serial AS note FROM ok",
+			lifecycle.Personalized, lifecycle.Printed, actor, chain)
+		return &s, "SELECT (SELECT serial FROM g), (SELECT state FROM g), (SELECT state FROM a), " + card + ", " + move,
+			[]any{&serial, &cardState, &appState, &cards, &apps}
 	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("workflow: mark printed %d: %w", appID, err)
+	case serial == nil:
+		return fmt.Errorf("workflow: application %d has no good card: %w", appID, pgx.ErrNoRows)
+	case *cardState != string(lifecycle.Encoded):
+		return lifecycle.CheckCard(lifecycle.CardState(*cardState), lifecycle.CardPrinted)
+	case appState == nil || *appState != string(lifecycle.Personalized) || cards != 3 || apps != 4:
+		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, appID, lifecycle.Personalized)
+	}
+	return nil
 }
 
 // QCPass records that the printed card passed quality control.
 func (e *Engine) QCPass(ctx context.Context, actor ledger.Actor, appID int64) error {
-	return pgx.BeginFunc(ctx, e.DB, func(tx pgx.Tx) error {
-		_, err := ledger.Transition(ctx, tx, ledger.Change{ApplicationID: appID, From: lifecycle.Printed,
-			To: lifecycle.QCPassed, Actor: actor})
-		return err
+	var moved int
+	err := e.single(ctx, func(chain int16) (*stmt, string, []any) {
+		var s stmt
+		move := s.moveApps("app", "SELECT "+s.arg(appID, "bigint")+" AS id, ''::text AS note",
+			lifecycle.Printed, lifecycle.QCPassed, actor, chain)
+		return &s, "SELECT " + move, []any{&moved}
 	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("workflow: qc pass %d: %w", appID, err)
+	case moved != 4:
+		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, appID, lifecycle.Printed)
+	}
+	return nil
 }
 
 // Spoil destroys the application's current card after personalization (misprint,

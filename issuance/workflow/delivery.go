@@ -66,19 +66,13 @@ func (e *Engine) Dispatch(ctx context.Context, actor ledger.Actor, office string
 		if err := tx.QueryRow(ctx, "INSERT INTO shipments (office, created_by) VALUES ($1, $2) RETURNING id", office, actor.Name).Scan(&s.ID); err != nil {
 			return err
 		}
-		note := "shipment " + strconv.FormatInt(s.ID, 10)
-		for _, x := range items {
-			if _, err := tx.Exec(ctx, "INSERT INTO shipment_items (shipment_id, serial, application_id) VALUES ($1, $2, $3)", s.ID, x.serial, x.app); err != nil {
-				return err
-			}
-			if err := cardTransition(ctx, tx, actor, x.serial, lifecycle.CardPrinted, lifecycle.CardDispatched, note); err != nil {
-				return err
-			}
-			if _, err := ledger.Transition(ctx, tx, ledger.Change{ApplicationID: x.app, From: lifecycle.QCPassed,
-				To: lifecycle.Dispatched, Actor: actor, Note: note}); err != nil {
-				return err
-			}
+		apps, serials := make([]int64, len(items)), make([]string, len(items))
+		for i, x := range items {
+			apps[i], serials[i] = x.app, x.serial
 			s.Items = append(s.Items, ShipmentItem{Serial: x.serial, Receipt: x.receipt})
+		}
+		if err := moveShipment(ctx, tx, actor, s.ID, apps, serials, true); err != nil {
+			return err
 		}
 		return ledger.Audit(ctx, tx, ledger.Entry{Actor: actor, Action: "shipment.dispatch", Subject: "shipment/" + strconv.FormatInt(s.ID, 10),
 			Detail: fmt.Sprintf("%d cards to %s", len(items), office)})
@@ -117,16 +111,13 @@ func (e *Engine) Receive(ctx context.Context, actor ledger.Actor, shipment int64
 		if err != nil {
 			return err
 		}
-		note := "shipment " + strconv.FormatInt(shipment, 10)
-		for _, x := range items {
-			if err := cardTransition(ctx, tx, actor, x.serial, lifecycle.CardDispatched, lifecycle.InStock, note); err != nil {
-				return err
-			}
-			if _, err := ledger.Transition(ctx, tx, ledger.Change{ApplicationID: x.app, From: lifecycle.Dispatched,
-				To: lifecycle.AtOffice, Actor: actor, Note: note}); err != nil {
-				return err
-			}
+		apps, serials := make([]int64, len(items)), make([]string, len(items))
+		for i, x := range items {
+			apps[i], serials[i] = x.app, x.serial
 			s.Items = append(s.Items, ShipmentItem{Serial: x.serial, Receipt: x.receipt})
+		}
+		if err := moveShipment(ctx, tx, actor, shipment, apps, serials, false); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, "UPDATE shipments SET state = 'received', received_by = $2, received_at = now() WHERE id = $1", shipment, actor.Name); err != nil {
 			return err
@@ -135,6 +126,37 @@ func (e *Engine) Receive(ctx context.Context, actor ledger.Actor, shipment int64
 			Detail: fmt.Sprintf("%d cards", len(items))})
 	})
 	return s, err
+}
+
+// moveShipment moves every card and application of a shipment in one statement:
+// dispatch (printed -> dispatched, qc_passed -> dispatched, with the shipment items) or
+// receipt (dispatched -> in_stock, dispatched -> at_office). apps[i] owns serials[i].
+func moveShipment(ctx context.Context, tx pgx.Tx, actor ledger.Actor, shipment int64, apps []int64, serials []string, dispatch bool) error {
+	cardFrom, cardTo := lifecycle.CardDispatched, lifecycle.InStock
+	appFrom, appTo := lifecycle.Dispatched, lifecycle.AtOffice
+	if dispatch {
+		cardFrom, cardTo, appFrom, appTo = lifecycle.CardPrinted, lifecycle.CardDispatched, lifecycle.QCPassed, lifecycle.Dispatched
+	}
+	var s stmt
+	chain := ledger.Chain(tx)
+	note := s.arg("shipment "+strconv.FormatInt(shipment, 10), "text")
+	s.with("src", `SELECT id, serial FROM unnest(`+s.arg(apps, "bigint[]")+`, `+s.arg(serials, "text[]")+`) AS u(id, serial)`)
+	items := "(SELECT 0)"
+	if dispatch {
+		s.with("items", `INSERT INTO shipment_items (shipment_id, serial, application_id) SELECT `+s.arg(shipment, "bigint")+`, serial, id FROM src RETURNING 1`)
+		items = countOf("items")
+	}
+	cards := s.moveCards("card", "SELECT serial, "+note+" AS note FROM src", cardFrom, cardTo, "", actor, chain)
+	moved := s.moveApps("app", "SELECT id, "+note+" AS note FROM src", appFrom, appTo, actor, chain)
+	var nItems, nCards, nApps int
+	if err := txRow(ctx, tx, &s, "SELECT "+items+", "+cards+", "+moved, &nItems, &nCards, &nApps); err != nil {
+		return fmt.Errorf("workflow: shipment %d: %w", shipment, err)
+	}
+	n := len(apps)
+	if (dispatch && nItems != n) || nCards != 3*n || nApps != 4*n {
+		return fmt.Errorf("%w: shipment %d: %d of %d cards and %d applications moved", ledger.ErrStateChanged, shipment, nCards/3, n, nApps/4)
+	}
+	return nil
 }
 
 // Handover is the hand-over (or return) of a card at the office.
@@ -167,39 +189,45 @@ func (e *Engine) Hand(ctx context.Context, actor ledger.Actor, h Handover) error
 	if h.Outcome != "delivered" && h.Outcome != "returned" {
 		return fmt.Errorf("workflow: outcome %q: delivered or returned", h.Outcome)
 	}
-	return pgx.BeginFunc(ctx, e.DB, func(tx pgx.Tx) error {
-		var app int64
-		var serial, office string
-		err := tx.QueryRow(ctx, `SELECT a.id, c.serial, a.delivery->>'office' FROM applications a
-			JOIN cards c ON c.application_id = a.id AND c.state = 'in_stock' WHERE a.receipt = $1 AND a.state = 'at_office' FOR UPDATE OF a`, h.Receipt).
-			Scan(&app, &serial, &office)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("%w: no card for %s is waiting at an office", ErrNoApplication, h.Receipt)
-		}
-		if err != nil {
-			return err
-		}
-		if office != actor.Office {
-			return fmt.Errorf("%w: the card for %s is at %s, %s works at %s", ErrWrongOffice, h.Receipt, office, actor.Name, actor.Office)
-		}
-		if h.Serial != "" && h.Serial != serial {
-			return fmt.Errorf("workflow: the card presented (%s) is not the card made for %s (%s)", h.Serial, h.Receipt, serial)
-		}
-		cardTo, appTo := lifecycle.Issued, lifecycle.Delivered
-		if h.Outcome == "returned" {
-			cardTo, appTo = lifecycle.CardReturned, lifecycle.Returned
-		}
-		if err := cardTransition(ctx, tx, actor, serial, lifecycle.InStock, cardTo, h.Note); err != nil {
-			return err
-		}
-		if _, err := ledger.Transition(ctx, tx, ledger.Change{ApplicationID: app, From: lifecycle.AtOffice, To: appTo,
-			Actor: actor, Note: h.Note}); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO handovers (application_id, serial, outcome, received_by, staff, note)
-			VALUES ($1, $2, $3, $4, $5, $6)`, app, serial, h.Outcome, h.ReceivedBy, actor.Name, h.Note)
-		return err
+	cardTo, appTo := lifecycle.Issued, lifecycle.Delivered
+	if h.Outcome == "returned" {
+		cardTo, appTo = lifecycle.CardReturned, lifecycle.Returned
+	}
+	// One statement: every write is conditioned on the checks, so a refusal changes nothing.
+	var app *int64
+	var serial, office *string
+	var cards, apps, handed int
+	err := e.single(ctx, func(chain int16) (*stmt, string, []any) {
+		var s stmt
+		note := s.arg(h.Note, "text")
+		s.with("g", `SELECT a.id, c.serial, a.delivery->>'office' AS office FROM applications a
+			JOIN cards c ON c.application_id = a.id AND c.state = 'in_stock'
+			WHERE a.receipt = `+s.arg(h.Receipt, "text")+` AND a.state = 'at_office' FOR UPDATE OF a`)
+		sn := s.arg(h.Serial, "text")
+		s.with("ok", "SELECT id, serial FROM g WHERE office = "+s.arg(actor.Office, "text")+" AND ("+sn+" = '' OR serial = "+sn+")")
+		card := s.moveCards("card", "SELECT serial, "+note+" AS note FROM ok", lifecycle.InStock, cardTo, "", actor, chain)
+		move := s.moveApps("app", "SELECT id, "+note+" AS note FROM ok", lifecycle.AtOffice, appTo, actor, chain)
+		s.with("ho", `INSERT INTO handovers (application_id, serial, outcome, received_by, staff, note)
+			SELECT id, serial, `+s.arg(h.Outcome, "text")+`, `+s.arg(h.ReceivedBy, "text")+`, `+s.arg(actor.Name, "text")+`, `+note+`
+			FROM ok RETURNING 1`)
+		return &s, "SELECT (SELECT id FROM g), (SELECT serial FROM g), (SELECT office FROM g), " + card + ", " + move + ", " + countOf("ho"),
+			[]any{&app, &serial, &office, &cards, &apps, &handed}
 	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("workflow: hand-over of %s: %w", h.Receipt, err)
+	case app == nil:
+		return fmt.Errorf("%w: no card for %s is waiting at an office", ErrNoApplication, h.Receipt)
+	case *office != actor.Office:
+		return fmt.Errorf("%w: the card for %s is at %s, %s works at %s", ErrWrongOffice, h.Receipt, *office, actor.Name, actor.Office)
+	case h.Serial != "" && h.Serial != *serial:
+		return fmt.Errorf("workflow: the card presented (%s) is not the card made for %s (%s)", h.Serial, h.Receipt, *serial)
+	case cards != 3:
+		return fmt.Errorf("%w: card %s is not %s", ledger.ErrStateChanged, *serial, lifecycle.InStock)
+	case apps != 4 || handed != 1:
+		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, *app, lifecycle.AtOffice)
+	}
+	return nil
 }
 
 // SetPaused pauses an application (no station or stage touches it) or resumes it.
