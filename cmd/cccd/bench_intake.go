@@ -1,10 +1,7 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -12,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cccd-project/cccd/issuance/intake"
-	"github.com/cccd-project/cccd/issuance/store"
 )
 
 func init() { addBench(newBenchIntakeCmd) }
@@ -25,32 +21,11 @@ func newBenchIntakeCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			base, err := store.ResolveURL(ctx, store.Config{DataDir: global.dataDir})
+			pool, drop, err := scratchDB(ctx, int32(cfg.Clients+4))
 			if err != nil {
 				return err
 			}
-			admin, err := store.Connect(ctx, base, 1)
-			if err != nil {
-				return err
-			}
-			defer admin.Close()
-			b := make([]byte, 4)
-			rand.Read(b)
-			name := "cccd_bench_" + hex.EncodeToString(b)
-			if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-				return err
-			}
-			defer admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			u, _ := url.Parse(base)
-			u.Path = "/" + name
-			pool, err := store.Connect(ctx, u.String(), int32(cfg.Clients+4))
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			if _, err := store.Migrate(ctx, pool); err != nil {
-				return err
-			}
+			defer drop()
 			res, err := intake.New(pool).Bench(ctx, cfg, os.TempDir(), func(s string) { fmt.Fprintln(os.Stderr, "bench:", s) })
 			if err != nil {
 				return err

@@ -1,18 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cccd-project/cccd/issuance/broker"
-	"github.com/cccd-project/cccd/issuance/store"
 	"github.com/cccd-project/cccd/issuance/workflow"
 )
 
@@ -26,32 +22,11 @@ func newBenchWorkflowCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			base, err := store.ResolveURL(ctx, store.Config{DataDir: global.dataDir})
+			pool, drop, err := scratchDB(ctx, int32(3*workers+8))
 			if err != nil {
 				return err
 			}
-			admin, err := store.Connect(ctx, base, 1)
-			if err != nil {
-				return err
-			}
-			defer admin.Close()
-			b := make([]byte, 4)
-			rand.Read(b)
-			name := "cccd_bench_" + hex.EncodeToString(b)
-			if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-				return err
-			}
-			defer admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			u, _ := url.Parse(base)
-			u.Path = "/" + name
-			pool, err := store.Connect(ctx, u.String(), int32(3*workers+8))
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			if _, err := store.Migrate(ctx, pool); err != nil {
-				return err
-			}
+			defer drop()
 			const office = "001-HK01"
 			if _, err := pool.Exec(ctx, "INSERT INTO users (name, role, office, token_hash) VALUES ('bench.clerk', 'clerk', $1, 'x')", office); err != nil {
 				return err

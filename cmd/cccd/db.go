@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +24,47 @@ func init() {
 	addCommand(newDBCmd)
 	rootCmd.PersistentFlags().StringVar(&authFlags.as, "as", "", "act as this user, with the token saved in <data-dir>/tokens/NAME")
 	rootCmd.PersistentFlags().StringVar(&authFlags.tokenFile, "token-file", "", "read the bearer token from this file (or set CCCD_TOKEN)")
+}
+
+// scratchDB creates a throwaway, migrated database on the configured server (or the
+// private cluster) for a benchmark; drop removes it.
+func scratchDB(ctx context.Context, maxConns int32) (pool *pgxpool.Pool, drop func(), err error) {
+	base, err := store.ResolveURL(ctx, store.Config{DataDir: global.dataDir})
+	if err != nil {
+		return nil, nil, err
+	}
+	admin, err := store.Connect(ctx, base, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "cccd_bench_" + hex.EncodeToString(b)
+	dropDB := func() {
+		admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return nil, nil, err
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		dropDB()
+		return nil, nil, err
+	}
+	u.Path = "/" + name
+	if pool, err = store.Connect(ctx, u.String(), maxConns); err == nil {
+		_, err = store.Migrate(ctx, pool)
+	}
+	if err != nil {
+		if pool != nil {
+			pool.Close()
+		}
+		dropDB()
+		return nil, nil, err
+	}
+	return pool, func() { pool.Close(); dropDB() }, nil
 }
 
 // openDB opens the database named by CCCD_DATABASE_URL or the private cluster under
