@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/big"
 
+	"github.com/cccd-project/cccd/smartcard/securityinfo"
 	"github.com/cccd-project/cccd/smartcard/sm"
 	"github.com/cccd-project/cccd/smartcard/tlv"
 )
@@ -23,30 +24,14 @@ import (
 // fieldSize is the length in bytes of a field element (one coordinate) of c.
 func fieldSize(c elliptic.Curve) int { return (c.Params().BitSize + 7) / 8 }
 
-// marshalPoint encodes (x, y) as an uncompressed point 04 || X || Y (BSI TR-03111 §3.2.1).
-func marshalPoint(c elliptic.Curve, x, y *big.Int) []byte {
-	n := fieldSize(c)
-	b := make([]byte, 1+2*n)
-	b[0] = 4
-	x.FillBytes(b[1 : 1+n])
-	y.FillBytes(b[1+n:])
-	return b
-}
+// marshalPoint encodes an uncompressed point 04 || X || Y.
+func marshalPoint(c elliptic.Curve, x, y *big.Int) []byte { return securityinfo.EncodePoint(c, x, y) }
 
-// unmarshalPoint decodes an uncompressed point and checks that it lies on c (which rules
-// out the point at infinity, since (0, 0) is not on any curve used here). Every point from
-// the other party passes through here before any arithmetic: elliptic's NIST curves panic
-// on points off the curve.
+// unmarshalPoint decodes a point from the other party and checks that it is on c
+// (securityinfo.DecodePoint), as an error of this package.
 func unmarshalPoint(c elliptic.Curve, b []byte) (x, y *big.Int, err error) {
-	n := fieldSize(c)
-	if len(b) != 1+2*n || b[0] != 4 {
-		return nil, nil, fmt.Errorf("%w: public point of %d bytes, want uncompressed %d bytes", ErrMalformed, len(b), 1+2*n)
-	}
-	p := c.Params().P
-	x = new(big.Int).SetBytes(b[1 : 1+n])
-	y = new(big.Int).SetBytes(b[1+n:])
-	if x.Cmp(p) >= 0 || y.Cmp(p) >= 0 || !c.IsOnCurve(x, y) {
-		return nil, nil, fmt.Errorf("%w: public point not on the curve", ErrMalformed)
+	if x, y, err = securityinfo.DecodePoint(c, b); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return x, y, nil
 }

@@ -23,7 +23,7 @@ func MarshalECPublicKey(curve elliptic.Curve, x, y *big.Int) ([]byte, error) {
 	if x == nil || y == nil || !curve.IsOnCurve(x, y) {
 		return nil, errors.New("securityinfo: public key point is not on the curve")
 	}
-	point := encodePoint(curve, x, y)
+	point := EncodePoint(curve, x, y)
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -39,8 +39,9 @@ func MarshalECPublicKey(curve elliptic.Curve, x, y *big.Int) ([]byte, error) {
 	return out, nil
 }
 
-// encodePoint returns 04 || X || Y with coordinates padded to the field size.
-func encodePoint(curve elliptic.Curve, x, y *big.Int) []byte {
+// EncodePoint returns the uncompressed point 04 || X || Y with coordinates padded to
+// the field size (BSI TR-03111 §3.2.1).
+func EncodePoint(curve elliptic.Curve, x, y *big.Int) []byte {
 	n := (curve.Params().BitSize + 7) / 8
 	p := make([]byte, 1+2*n)
 	p[0] = 4
@@ -99,15 +100,17 @@ func ParseECPublicKey(spki []byte) (elliptic.Curve, *big.Int, *big.Int, error) {
 	if bits.BitLength%8 != 0 {
 		return nil, nil, nil, fmt.Errorf("%w: public key BIT STRING has unused bits", ErrMalformed)
 	}
-	x, y, err := decodePoint(curve, bits.Bytes)
+	x, y, err := DecodePoint(curve, bits.Bytes)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return curve, x, y, nil
 }
 
-// decodePoint decodes an uncompressed point and checks it lies on the curve.
-func decodePoint(curve elliptic.Curve, p []byte) (*big.Int, *big.Int, error) {
+// DecodePoint decodes an uncompressed point and checks that it lies on the curve (which
+// rules out the point at infinity). Every point from outside passes here before any
+// arithmetic: elliptic's NIST curves panic on points off the curve.
+func DecodePoint(curve elliptic.Curve, p []byte) (*big.Int, *big.Int, error) {
 	n := (curve.Params().BitSize + 7) / 8
 	if len(p) != 1+2*n || p[0] != 4 {
 		return nil, nil, fmt.Errorf("%w: public key is not an uncompressed point of %d bytes", ErrMalformed, 1+2*n)
