@@ -15,7 +15,7 @@ import (
 func init() { addBench(newBenchWorkflowCmd) }
 
 func newBenchWorkflowCmd() *cobra.Command {
-	apps, workers := 5000, 8
+	apps, workers, history := 5000, 8, 20000
 	cmd := &cobra.Command{
 		Use:   "workflow",
 		Short: "Applications/s from approved to job queued, and through every later state, on a scratch database and broker",
@@ -34,6 +34,12 @@ func newBenchWorkflowCmd() *cobra.Command {
 			if _, err := pool.Exec(ctx, `INSERT INTO applications (receipt, id_number, state, person, portrait, reason, intake_office, delivery, clerk)
 				SELECT 'B' || g, lpad(g::text, 12, '0'), 'approved', '{}', '\xffd8', 'first_issue', $2,
 				jsonb_build_object('method', 'office', 'office', $2::text), 'bench.clerk' FROM generate_series(1, $1) g`, apps, office); err != nil {
+				return err
+			}
+			// A running line has history: delivered applications with their issued cards.
+			// Without it the planner would plan lookups on cards, shipments and
+			// hand-overs for empty tables, which no site runs with.
+			if _, err := pool.Exec(ctx, seedHistory, history, office); err != nil {
 				return err
 			}
 			if _, err := pool.Exec(ctx, "ANALYZE"); err != nil { // a running system has statistics
@@ -76,5 +82,26 @@ func newBenchWorkflowCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&apps, "apps", apps, "approved applications to move")
 	cmd.Flags().IntVar(&workers, "workers", workers, "concurrent workers per consumer")
+	cmd.Flags().IntVar(&history, "history", history, "delivered applications (with issued cards) already in the database")
 	return cmd
 }
+
+// seedHistory ($1 applications, office $2) writes what a line that has run for a while
+// holds: a finished batch of delivered applications, their done jobs, issued cards,
+// a received shipment and the hand-overs.
+const seedHistory = `WITH b AS (INSERT INTO batches (line, office, state, created_by, started_at, finished_at)
+		VALUES ('B0', $2, 'done', 'bench.operator', now(), now()) RETURNING id),
+	a AS (INSERT INTO applications (receipt, id_number, state, person, portrait, reason, intake_office, delivery, clerk, batch_id)
+		SELECT 'H' || g, lpad((900000000 + g)::text, 12, '0'), 'delivered', '{}', '\xffd8', 'first_issue', $2,
+		jsonb_build_object('method', 'office', 'office', $2::text), 'bench.clerk', b.id FROM generate_series(1, $1) g, b
+		RETURNING id, batch_id),
+	j AS (INSERT INTO jobs (id, application_id, batch_id, line, attempt, state, station)
+		SELECT gen_random_uuid(), id, batch_id, 'B0', 1, 'done', 'bench' FROM a RETURNING id, application_id, batch_id),
+	c AS (INSERT INTO cards (serial, application_id, batch_id, job_id, state)
+		SELECT 'HIST' || lpad(application_id::text, 9, '0'), application_id, batch_id, id, 'issued' FROM j
+		RETURNING serial, application_id),
+	s AS (INSERT INTO shipments (office, state, created_by, received_by, received_at)
+		VALUES ($2, 'received', 'bench.operator', 'bench.staff', now()) RETURNING id),
+	si AS (INSERT INTO shipment_items (shipment_id, serial, application_id) SELECT s.id, c.serial, c.application_id FROM c, s)
+	INSERT INTO handovers (application_id, serial, outcome, received_by, staff)
+		SELECT application_id, serial, 'delivered', 'holder', 'bench.staff' FROM c`

@@ -147,3 +147,45 @@ func TestTransition(t *testing.T) {
 		t.Fatalf("after approve: state %s, %d timeline, %d outbox, %d audit rows; want approved/1/1/1", state, events, outbox, audit)
 	}
 }
+
+// TestAuditAppendSet checks the set append (one call, many entries) against the chain
+// verifier: same canonical form as single appends, one head move, refusals change nothing.
+func TestAuditAppendSet(t *testing.T) {
+	ctx := context.Background()
+	pool := storetest.New(t)
+	appendN(t, pool, 2) // a chain that already has entries
+	var chain int16
+	if err := pool.QueryRow(ctx, "SELECT chain FROM audit_log LIMIT 1").Scan(&chain); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	err := pool.QueryRow(ctx, "SELECT audit_append_set($1, $2, $3, $4, $5, $6)", chain, "thảo.operator", "079-HCM",
+		[]string{"card.dispatched", "application.dispatched", "card.dispatched"},
+		[]string{"card/A1", "application/7", "card/A2"},
+		[]string{"printed -> dispatched Lô hàng 1", "qc_passed -> dispatched: Nguyễn Văn Ánh", ""}).Scan(&n)
+	if err != nil || n != 3 {
+		t.Fatalf("append set: %d, %v", n, err)
+	}
+	if err := pool.QueryRow(ctx, "SELECT audit_append_set($1, 'x', 'y', '{}', '{}', '{}')", chain).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("empty set: %d, %v", n, err)
+	}
+	_, err = pool.Exec(ctx, "SELECT audit_append_set($1, 'x', 'y', '{a}', '{b,c}', '{d,e}')", chain)
+	if err == nil || !strings.Contains(err.Error(), "2 subjects but 1 actions") {
+		t.Fatalf("mismatched arrays: %v", err)
+	}
+	var rows, head int64
+	if err := pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM audit_log WHERE chain = $1), (SELECT seq FROM audit_head WHERE chain = $1)",
+		chain).Scan(&rows, &head); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 5 || head != 5 {
+		t.Fatalf("chain has %d rows, head %d; want 5 and 5", rows, head)
+	}
+	rep, err := ledger.VerifyAudit(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Rows != 5 {
+		t.Fatalf("set-appended chain reported %+v", rep)
+	}
+}

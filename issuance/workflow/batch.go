@@ -165,8 +165,8 @@ func (e *Engine) StartBatch(ctx context.Context, actor ledger.Actor, id int64) (
 		if err := txRow(ctx, tx, &s, "SELECT (SELECT count(*) FROM src), "+moved+", "+countOf("job", "jobq"), &n, &written, &jobs); err != nil {
 			return fmt.Errorf("workflow: start batch %d: %w", id, err)
 		}
-		if written != 4*n || jobs != 2*n {
-			return fmt.Errorf("%w: batch %d: %d of %d applications moved", ledger.ErrStateChanged, id, written/4, n)
+		if written != n || jobs != 2*n {
+			return fmt.Errorf("%w: batch %d: %d of %d applications moved", ledger.ErrStateChanged, id, written, n)
 		}
 		if _, err := tx.Exec(ctx, "UPDATE batches SET state = 'running', started_at = now() WHERE id = $1", id); err != nil {
 			return err

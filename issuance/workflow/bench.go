@@ -86,11 +86,15 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 
 	t1 := time.Now()
 	run((&JobWorker{Engine: e, JS: js, Log: log, Line: "B1", Station: "bench", Workers: workers, Maker: &serialMaker{}}).Run)
-	run((&StageWorker{Engine: e, JS: js, Log: log, Name: "print", On: lifecycle.Personalized, Workers: workers,
-		Do: func(ctx context.Context, id int64) error { return e.MarkPrinted(ctx, op, id) }}).Run)
-	run((&StageWorker{Engine: e, JS: js, Log: log, Name: "qc", On: lifecycle.Printed, Workers: workers,
-		Do: func(ctx context.Context, id int64) error { return e.QCPass(ctx, op, id) }}).Run)
-	if err := waitUntil(ctx, e, "SELECT count(*) FROM applications WHERE state <> 'qc_passed' AND state <> 'rejected'", 0); err != nil {
+	run((&StageWorker{Engine: e, JS: js, Log: log, Name: "print", On: lifecycle.Personalized, Workers: 2,
+		DoSet: func(ctx context.Context, ids []int64) ([]int64, error) { return e.MarkPrintedSet(ctx, op, ids) }}).Run)
+	run((&StageWorker{Engine: e, JS: js, Log: log, Name: "qc", On: lifecycle.Printed, Workers: 2,
+		DoSet: func(ctx context.Context, ids []int64) ([]int64, error) { return e.QCPassSet(ctx, op, ids) }}).Run)
+	ids := make([]int64, len(batches))
+	for i, b := range batches {
+		ids[i] = b.ID
+	}
+	if err := waitUntil(ctx, e, "SELECT count(*) FROM applications WHERE batch_id = ANY($1) AND state NOT IN ('qc_passed', 'rejected')", 0, ids); err != nil {
 		return r, err
 	}
 	r.ProduceTime = time.Since(t1)
@@ -145,10 +149,10 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 	return r, nil
 }
 
-func waitUntil(ctx context.Context, e *Engine, query string, want int) error {
+func waitUntil(ctx context.Context, e *Engine, query string, want int, args ...any) error {
 	for {
 		var n int
-		if err := e.DB.QueryRow(ctx, query).Scan(&n); err != nil {
+		if err := e.DB.QueryRow(ctx, query, args...).Scan(&n); err != nil {
 			return err
 		}
 		if n == want {

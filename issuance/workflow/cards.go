@@ -79,7 +79,7 @@ func (e *Engine) BeginJob(ctx context.Context, station string, j Job) error {
 		return fmt.Errorf("%w: job %s", ErrPaused, j.ID)
 	case *jobState == "queued" && *appState != string(lifecycle.Queued):
 		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, j.ApplicationID, lifecycle.Queued)
-	case taken != 1 || spoiled%3 != 0 || (*jobState == "queued" && moved != 4):
+	case taken != 1 || spoiled < 0 || (*jobState == "queued" && moved != 1):
 		return fmt.Errorf("%w: job %s changed while it was taken", ledger.ErrStateChanged, j.ID)
 	}
 	return nil
@@ -144,9 +144,9 @@ func (e *Engine) CompleteJob(ctx context.Context, station string, j Job, serial,
 		return fmt.Errorf("workflow: card %s: %w", serial, err)
 	case jobState == nil || *jobState != "taken":
 		return fmt.Errorf("%w: job %s", ErrJobObsolete, j.ID)
-	case cardState == nil || *cardState != string(lifecycle.Blank) || cards != 3:
+	case cardState == nil || *cardState != string(lifecycle.Blank) || cards != 1:
 		return fmt.Errorf("%w: card %s is not %s", ledger.ErrStateChanged, serial, lifecycle.Blank)
-	case appState == nil || *appState != string(lifecycle.Personalizing) || apps != 4 || done != 1:
+	case appState == nil || *appState != string(lifecycle.Personalizing) || apps != 1 || done != 1:
 		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, j.ApplicationID, lifecycle.Personalizing)
 	}
 	return nil
@@ -194,7 +194,7 @@ func (e *Engine) SpoilCard(ctx context.Context, station string, j Job, serial, r
 		return fmt.Errorf("%w: card %s is not %s", ledger.ErrStateChanged, serial, lifecycle.Blank)
 	case appState == nil || line == nil:
 		return fmt.Errorf("workflow: requeue %d: %w", j.ApplicationID, pgx.ErrNoRows)
-	case *appState != string(lifecycle.Personalizing) || spoiled != 1 || apps != 4 || jobs != 2 || (serial != "" && cards != 3):
+	case *appState != string(lifecycle.Personalizing) || spoiled != 1 || apps != 1 || jobs != 2 || (serial != "" && cards != 1):
 		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, j.ApplicationID, lifecycle.Personalizing)
 	}
 	return nil
@@ -253,7 +253,7 @@ func (e *Engine) MarkPrinted(ctx context.Context, actor ledger.Actor, appID int6
 		return fmt.Errorf("workflow: application %d has no good card: %w", appID, pgx.ErrNoRows)
 	case *cardState != string(lifecycle.Encoded):
 		return lifecycle.CheckCard(lifecycle.CardState(*cardState), lifecycle.CardPrinted)
-	case appState == nil || *appState != string(lifecycle.Personalized) || cards != 3 || apps != 4:
+	case appState == nil || *appState != string(lifecycle.Personalized) || cards != 1 || apps != 1:
 		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, appID, lifecycle.Personalized)
 	}
 	return nil
@@ -271,7 +271,7 @@ func (e *Engine) QCPass(ctx context.Context, actor ledger.Actor, appID int64) er
 	switch {
 	case err != nil:
 		return fmt.Errorf("workflow: qc pass %d: %w", appID, err)
-	case moved != 4:
+	case moved != 1:
 		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, appID, lifecycle.Printed)
 	}
 	return nil
@@ -300,4 +300,57 @@ func (e *Engine) Spoil(ctx context.Context, actor ledger.Actor, appID int64, rea
 		}
 		return requeue(ctx, tx, actor, appID, lifecycle.AppState(app), "card spoiled: "+reason)
 	})
+}
+
+// MarkPrintedSet records the printed faces of a set of applications in one statement,
+// as MarkPrinted does for one: for each application still personalized and not paused,
+// its card encoded -> printed and the application personalized -> printed.
+// Applications in another state are left alone (already past the stage); the paused
+// ones are returned, untouched.
+func (e *Engine) MarkPrintedSet(ctx context.Context, actor ledger.Actor, appIDs []int64) (paused []int64, err error) {
+	var ready, cards, apps int
+	err = e.single(ctx, func(chain int16) (*stmt, string, []any) {
+		var s stmt
+		s.with("a", `SELECT a.id, a.paused, c.serial, c.state AS card FROM applications a
+			LEFT JOIN cards c ON c.application_id = a.id AND c.state NOT IN ('blank', 'spoiled', 'qc_failed', 'revoked', 'returned')
+			WHERE a.id = ANY(`+s.arg(appIDs, "bigint[]")+`) AND a.state = 'personalized' ORDER BY a.id FOR UPDATE OF a`)
+		// One application whose card is not encoded stops the whole set (nothing is written).
+		s.with("ok", `SELECT id, serial FROM a WHERE NOT paused
+			AND NOT EXISTS (SELECT 1 FROM a WHERE NOT paused AND card IS DISTINCT FROM 'encoded')`)
+		card := s.moveCards("card", "SELECT serial, ''::text AS note FROM ok", lifecycle.Encoded, lifecycle.CardPrinted, "", actor, chain)
+		move := s.moveApps("app", "SELECT id, 'card ' || serial AS note FROM ok", lifecycle.Personalized, lifecycle.Printed, actor, chain)
+		return &s, "SELECT (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM a WHERE paused), (SELECT count(*) FROM a WHERE NOT paused), " +
+				card + ", " + move,
+			[]any{&paused, &ready, &cards, &apps}
+	})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("workflow: mark printed: %w", err)
+	case cards != ready || apps != ready:
+		return nil, fmt.Errorf("%w: of %d applications ready for print, %d cards and %d applications moved (a card is not encoded)",
+			ledger.ErrStateChanged, ready, cards, apps)
+	}
+	return paused, nil
+}
+
+// QCPassSet records that the printed cards of a set of applications passed quality
+// control, in one statement, as QCPass does for one. Applications no longer printed are
+// left alone; the paused ones are returned, untouched.
+func (e *Engine) QCPassSet(ctx context.Context, actor ledger.Actor, appIDs []int64) (paused []int64, err error) {
+	var ready, moved int
+	err = e.single(ctx, func(chain int16) (*stmt, string, []any) {
+		var s stmt
+		s.with("a", `SELECT id, paused FROM applications WHERE id = ANY(`+s.arg(appIDs, "bigint[]")+`) AND state = 'printed'
+			ORDER BY id FOR UPDATE`)
+		move := s.moveApps("app", "SELECT id, ''::text AS note FROM a WHERE NOT paused", lifecycle.Printed, lifecycle.QCPassed, actor, chain)
+		return &s, "SELECT (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM a WHERE paused), (SELECT count(*) FROM a WHERE NOT paused), " + move,
+			[]any{&paused, &ready, &moved}
+	})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("workflow: qc pass: %w", err)
+	case moved != ready:
+		return nil, fmt.Errorf("%w: of %d printed applications, %d moved", ledger.ErrStateChanged, ready, moved)
+	}
+	return paused, nil
 }

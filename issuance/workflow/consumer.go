@@ -19,6 +19,16 @@ var ErrPermanent = errors.New("workflow: permanent failure")
 // delivered again after a crash between the work and the acknowledgement.
 type Handler func(ctx context.Context, subject string, data []byte) error
 
+// Message is one message given to a BatchHandler.
+type Message struct {
+	Subject string
+	Data    []byte
+}
+
+// BatchHandler does the work for the messages waiting at once, and returns the outcome
+// of each (errs[i] for msgs[i], as a Handler would). It must be idempotent too.
+type BatchHandler func(ctx context.Context, msgs []Message) (errs []error)
+
 // Consumer runs a durable pull consumer with explicit acks, bounded redelivery with
 // back-off, and a dead-letter list.
 type Consumer struct {
@@ -31,8 +41,12 @@ type Consumer struct {
 	MaxDeliver int             // default 5
 	BackOff    []time.Duration // delay before redelivery n+1 after a failure; default 1s, 5s, 15s, 30s
 	AckWait    time.Duration   // redelivery after a consumer died without acking; default 30s
-	Workers    int             // messages handled at once; default 1
+	Workers    int             // messages (or, with HandleBatch, sets of messages) handled at once; default 1
 	Handle     Handler
+	// HandleBatch, when set instead of Handle, is given up to Batch messages (default
+	// 64) at a time: the messages waiting when the first one arrives.
+	HandleBatch BatchHandler
+	Batch       int
 }
 
 func (c *Consumer) defaults() {
@@ -47,6 +61,9 @@ func (c *Consumer) defaults() {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 1
+	}
+	if c.Batch <= 0 {
+		c.Batch = 64
 	}
 }
 
@@ -83,19 +100,20 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	sem := make(chan struct{}, c.Workers)
 	for ctx.Err() == nil {
+		if c.HandleBatch != nil {
+			c.fetchSet(ctx, cons, sem)
+			continue
+		}
 		batch, err := cons.Fetch(c.Workers, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			if ctx.Err() == nil {
-				c.Log.Warn("workflow consumer: fetch", "consumer", c.Durable, "err", err)
-				sleep(ctx, 500*time.Millisecond)
-			}
+			c.fetchFailed(ctx, err)
 			continue
 		}
 		for m := range batch.Messages() {
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem }()
-				c.handle(ctx, m)
+				c.settle(ctx, m, c.Handle(ctx, m.Subject(), m.Data()))
 			}()
 		}
 		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, jetstream.ErrNoMessages) {
@@ -108,8 +126,58 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
-	err := c.Handle(ctx, m.Subject(), m.Data())
+func (c *Consumer) fetchFailed(ctx context.Context, err error) {
+	if ctx.Err() == nil {
+		c.Log.Warn("workflow consumer: fetch", "consumer", c.Durable, "err", err)
+		sleep(ctx, 500*time.Millisecond)
+	}
+}
+
+// fetchSet waits up to a second for a message, takes the others waiting with it (up to
+// Batch in all) and hands them to HandleBatch on a worker.
+func (c *Consumer) fetchSet(ctx context.Context, cons jetstream.Consumer, sem chan struct{}) {
+	first, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		c.fetchFailed(ctx, err)
+		return
+	}
+	var ms []jetstream.Msg
+	for m := range first.Messages() {
+		ms = append(ms, m)
+	}
+	if len(ms) == 0 {
+		return
+	}
+	if c.Batch > 1 {
+		if more, err := cons.FetchNoWait(c.Batch - 1); err == nil {
+			for m := range more.Messages() {
+				ms = append(ms, m)
+			}
+		}
+	}
+	sem <- struct{}{}
+	go func() {
+		defer func() { <-sem }()
+		msgs := make([]Message, len(ms))
+		for i, m := range ms {
+			msgs[i] = Message{Subject: m.Subject(), Data: m.Data()}
+		}
+		errs := c.HandleBatch(ctx, msgs)
+		for i, m := range ms {
+			var err error
+			if i < len(errs) {
+				err = errs[i]
+			} else {
+				err = fmt.Errorf("workflow consumer %s: no outcome for message %d of %d", c.Durable, i+1, len(ms))
+			}
+			c.settle(ctx, m, err)
+		}
+	}()
+}
+
+// settle acknowledges a handled message, or offers it again later, or gives it to the
+// dead-letter list, by the handler's outcome err.
+func (c *Consumer) settle(ctx context.Context, m jetstream.Msg, err error) {
 	if err == nil {
 		if aerr := m.DoubleAck(ctx); aerr != nil && ctx.Err() == nil {
 			c.Log.Warn("workflow consumer: ack", "consumer", c.Durable, "err", aerr)

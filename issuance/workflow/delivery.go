@@ -153,8 +153,8 @@ func moveShipment(ctx context.Context, tx pgx.Tx, actor ledger.Actor, shipment i
 		return fmt.Errorf("workflow: shipment %d: %w", shipment, err)
 	}
 	n := len(apps)
-	if (dispatch && nItems != n) || nCards != 3*n || nApps != 4*n {
-		return fmt.Errorf("%w: shipment %d: %d of %d cards and %d applications moved", ledger.ErrStateChanged, shipment, nCards/3, n, nApps/4)
+	if (dispatch && nItems != n) || nCards != n || nApps != n {
+		return fmt.Errorf("%w: shipment %d: %d of %d cards and %d applications moved", ledger.ErrStateChanged, shipment, nCards, n, nApps)
 	}
 	return nil
 }
@@ -222,9 +222,9 @@ func (e *Engine) Hand(ctx context.Context, actor ledger.Actor, h Handover) error
 		return fmt.Errorf("%w: the card for %s is at %s, %s works at %s", ErrWrongOffice, h.Receipt, *office, actor.Name, actor.Office)
 	case h.Serial != "" && h.Serial != *serial:
 		return fmt.Errorf("workflow: the card presented (%s) is not the card made for %s (%s)", h.Serial, h.Receipt, *serial)
-	case cards != 3:
+	case cards != 1:
 		return fmt.Errorf("%w: card %s is not %s", ledger.ErrStateChanged, *serial, lifecycle.InStock)
-	case apps != 4 || handed != 1:
+	case apps != 1 || handed != 1:
 		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, *app, lifecycle.AtOffice)
 	}
 	return nil

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,12 +18,17 @@ import (
 // stmt builds one data-modifying statement out of WITH items, so that a whole set of
 // state changes (a batch, a shipment) or every write of one card step costs one round
 // trip. Each state change writes exactly what ledger.Transition and cardTransition
-// write: the timeline row, the audit entry (SQL function audit_append, once per row,
-// on the statement's chain) and, for applications, the outbox event.
+// write: the timeline row, the audit entry and, for applications, the outbox event.
+// The audit entries of the whole statement are appended by one call of SQL function
+// audit_append_set on the statement's chain, so the chain's head moves once.
 type stmt struct {
-	args  []any
-	items []string
-	err   error // an illegal transition asked for: the statement is not run
+	args   []any
+	items  []string
+	audits []string // queries with columns g, k, action, subject, detail: one audit entry per row
+	moved  []string // the WITH items whose rows the audit entries are for
+	actor  *ledger.Actor
+	chain  int16
+	err    error // an illegal transition asked for: the statement is not run
 }
 
 // arg adds a parameter and returns its placeholder cast to typ.
@@ -33,17 +39,78 @@ func (s *stmt) arg(v any, typ string) string {
 
 func (s *stmt) with(name, body string) { s.items = append(s.items, name+" AS ("+body+")") }
 
-// sql returns the statement with final as its main query.
-func (s *stmt) sql(final string) string { return "WITH " + strings.Join(s.items, ",\n") + "\n" + final }
+func (s *stmt) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+// audit has every row of WITH item name recorded in the audit log: src selects
+// columns k (order within the item), action, subject and detail from name.
+func (s *stmt) audit(name, src string, actor ledger.Actor, chain int16) {
+	switch {
+	case s.actor == nil:
+		s.actor, s.chain = &actor, chain
+	case *s.actor != actor || s.chain != chain:
+		s.fail(fmt.Errorf("workflow: one statement records one actor on one audit chain"))
+	}
+	s.audits = append(s.audits, "SELECT "+strconv.Itoa(len(s.audits))+" AS g, "+src)
+	s.moved = append(s.moved, name)
+}
+
+// build returns the statement with final (a select list: "SELECT a, b, ...") as its
+// main query. With audit entries to write, it appends one boolean column to final,
+// true when every moved row got its entry; check reads it.
+func (s *stmt) build(final string, dest []any) (string, []any, *bool) {
+	items := s.items
+	if len(s.audits) == 0 {
+		return "WITH " + strings.Join(items, ",\n") + "\n" + final, dest, nil
+	}
+	agg := func(col string) string { return "array_agg(" + col + " ORDER BY g, k)" }
+	items = append(items[:len(items):len(items)], "audit AS (SELECT audit_append_set("+s.arg(s.chain, "smallint")+", "+
+		s.arg(s.actor.Name, "text")+", "+s.arg(s.actor.Office, "text")+", "+agg("action")+", "+agg("subject")+", "+agg("detail")+
+		") AS n FROM ("+strings.Join(s.audits, " UNION ALL ")+") u)")
+	ok := new(bool)
+	final += ", (SELECT n FROM audit) = " + countOf(s.moved...)
+	return "WITH " + strings.Join(items, ",\n") + "\n" + final, append(dest[:len(dest):len(dest)], ok), ok
+}
+
+// run executes the built statement on q and scans its one result row into dest.
+func (s *stmt) run(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, final string, dest []any) error {
+	if s.err != nil {
+		return s.err
+	}
+	sql, dest, ok := s.build(final, dest)
+	if err := q.QueryRow(ctx, sql, s.args...).Scan(dest...); err != nil {
+		return err
+	}
+	if ok != nil && !*ok {
+		return errors.New("workflow: audit entries missing for the rows moved")
+	}
+	return nil
+}
+
+// movedCount counts the rows of WITH item name when its dependent items (timeline rows,
+// outbox rows) wrote one row each for it, and is -1 otherwise.
+func movedCount(name string, deps ...string) string {
+	n := countOf(name)
+	conds := make([]string, len(deps))
+	for i, d := range deps {
+		conds[i] = countOf(d) + " = " + n
+	}
+	return "(CASE WHEN " + strings.Join(conds, " AND ") + " THEN " + n + " ELSE -1 END)"
+}
 
 // moveApps adds WITH items moving the applications of src (a query with columns id and
 // note) from -> to, when they are still in from, with a timeline row, an audit entry and
-// an outbox event each (the shape of ledger.Event). It returns an expression counting
-// every row written: 4 per moved application. The moved rows are in WITH item name
-// (columns id, note and ev, the event ID).
+// an outbox event each (the shape of ledger.Event). It returns an expression giving the
+// number of applications moved, or -1 when one of their records is missing. The moved
+// rows are in WITH item name (columns id, note and ev, the event ID).
 func (s *stmt) moveApps(name, src string, from, to lifecycle.AppState, actor ledger.Actor, chain int16) string {
-	if err := lifecycle.CheckApp(from, to); err != nil && s.err == nil {
-		s.err = err
+	if err := lifecycle.CheckApp(from, to); err != nil {
+		s.fail(err)
 	}
 	f, t := s.arg(string(from), "text"), s.arg(string(to), "text")
 	who, office := s.arg(actor.Name, "text"), s.arg(actor.Office, "text")
@@ -51,23 +118,23 @@ func (s *stmt) moveApps(name, src string, from, to lifecycle.AppState, actor led
 		WHERE a.id = s.id AND a.state = `+f+` RETURNING a.id, s.note, gen_random_uuid() AS ev`)
 	s.with(name+"_ev", `INSERT INTO application_events (application_id, from_state, to_state, actor, office, note)
 		SELECT id, `+f+`, `+t+`, `+who+`, `+office+`, note FROM `+name+` RETURNING 1`)
-	s.with(name+"_au", `SELECT audit_append(`+s.arg(chain, "smallint")+`, `+who+`, `+office+`, `+
-		s.arg("application."+string(to), "text")+`, 'application/' || id,
-		`+f+` || ' -> ' || `+t+` || CASE WHEN note = '' THEN '' ELSE ': ' || note END) FROM `+name)
+	s.audit(name, `lpad(id::text, 20) AS k, `+s.arg("application."+string(to), "text")+` AS action, 'application/' || id AS subject,
+		`+f+` || ' -> ' || `+t+` || CASE WHEN note = '' THEN '' ELSE ': ' || note END AS detail FROM `+name, actor, chain)
 	s.with(name+"_ob", `INSERT INTO outbox (event_id, subject, payload)
 		SELECT ev, `+s.arg(ledger.SubjectPrefix+string(to), "text")+`, jsonb_build_object('event_id', ev, 'application_id', id,
 		'from', `+f+`, 'to', `+t+`, 'at', `+s.arg(time.Now().UTC().Format(time.RFC3339Nano), "text")+`)
 		FROM `+name+` ORDER BY id RETURNING 1`)
-	return countOf(name, name+"_ev", name+"_au", name+"_ob")
+	return movedCount(name, name+"_ev", name+"_ob")
 }
 
 // moveCards adds WITH items moving the cards of src (a query with columns serial and
 // note) from -> to, when they are still in from, with a card event and an audit entry
 // each, as cardTransition does; set adds assignments (", mrz = ..."). It returns an
-// expression counting every row written: 3 per moved card.
+// expression giving the number of cards moved, or -1 when one of their records is
+// missing.
 func (s *stmt) moveCards(name, src string, from, to lifecycle.CardState, set string, actor ledger.Actor, chain int16) string {
-	if err := lifecycle.CheckCard(from, to); err != nil && s.err == nil {
-		s.err = err
+	if err := lifecycle.CheckCard(from, to); err != nil {
+		s.fail(err)
 	}
 	f, t, who := s.arg(string(from), "text"), s.arg(string(to), "text"), s.arg(actor.Name, "text")
 	s.with(name, `UPDATE cards c SET state = `+t+`, reason = CASE WHEN s.note = '' THEN c.reason ELSE s.note END,
@@ -75,9 +142,9 @@ func (s *stmt) moveCards(name, src string, from, to lifecycle.CardState, set str
 		RETURNING c.serial, s.note`)
 	s.with(name+"_ev", `INSERT INTO card_events (serial, from_state, to_state, actor, note)
 		SELECT serial, `+f+`, `+t+`, `+who+`, note FROM `+name+` RETURNING 1`)
-	s.with(name+"_au", `SELECT audit_append(`+s.arg(chain, "smallint")+`, `+who+`, `+s.arg(actor.Office, "text")+`,
-		'card.' || `+t+`, 'card/' || serial, `+f+` || ' -> ' || `+t+` || ' ' || note) FROM `+name)
-	return countOf(name, name+"_ev", name+"_au")
+	s.audit(name, `serial AS k, 'card.' || `+t+` AS action, 'card/' || serial AS subject,
+		`+f+` || ' -> ' || `+t+` || ' ' || note AS detail FROM `+name, actor, chain)
+	return movedCount(name, name+"_ev")
 }
 
 // countOf is an expression adding up the rows of WITH items.
@@ -96,19 +163,13 @@ func countOf(names ...string) string {
 func (e *Engine) single(ctx context.Context, build func(chain int16) (*stmt, string, []any)) error {
 	return e.DB.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
 		s, final, dest := build(ledger.ConnChain(c.Conn()))
-		if s.err != nil {
-			return s.err
-		}
-		return c.Conn().QueryRow(ctx, s.sql(final), s.args...).Scan(dest...)
+		return s.run(ctx, c.Conn(), final, dest)
 	})
 }
 
 // txRow runs a built statement inside tx and scans its one result row.
 func txRow(ctx context.Context, tx pgx.Tx, s *stmt, final string, dest ...any) error {
-	if s.err != nil {
-		return s.err
-	}
-	if err := tx.QueryRow(ctx, s.sql(final), s.args...).Scan(dest...); err != nil {
+	if err := s.run(ctx, tx, final, dest); err != nil {
 		return fmt.Errorf("workflow: %w", err)
 	}
 	return nil

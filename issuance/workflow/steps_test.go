@@ -256,3 +256,83 @@ func TestStepsWriteTheirRecords(t *testing.T) {
 		}
 	})
 }
+
+// TestStageSets drives the set steps of the print and QC stages: applications still in
+// the stage move with every record, others are left alone, paused ones come back
+// untouched, and a set with an inconsistent record writes nothing.
+func TestStageSets(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 5)
+	w.startBatch()
+	for app := int64(1); app <= 5; app++ {
+		j := openJob(t, w, app)
+		serial := fmt.Sprintf("CHIP%d", app)
+		if err := w.engine.BeginJob(ctx, "st1", j); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.engine.StartCard(ctx, "st1", j, serial); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.engine.CompleteJob(ctx, "st1", j, serial, "MRZ"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.engine.SetPaused(ctx, operator, "R4", true); err != nil {
+		t.Fatal(err)
+	}
+	states := func() string {
+		var s string
+		w.pool.QueryRow(ctx, `SELECT string_agg(a.state || '/' || c.state, ',' ORDER BY a.id) FROM applications a
+			JOIN cards c ON c.application_id = a.id`).Scan(&s)
+		return s
+	}
+
+	// Application 5's card is not encoded: the set refuses and writes nothing.
+	if _, err := w.pool.Exec(ctx, "UPDATE cards SET state = 'dispatched' WHERE serial = 'CHIP5'"); err != nil {
+		t.Fatal(err)
+	}
+	before := written(t, w)
+	if _, err := w.engine.MarkPrintedSet(ctx, operator, []int64{1, 2, 5}); !errors.Is(err, ledger.ErrStateChanged) {
+		t.Fatalf("set with a card not encoded: %v, want ErrStateChanged", err)
+	}
+	if after := written(t, w); after != before {
+		t.Fatalf("refused set wrote rows: %s -> %s", before, after)
+	}
+
+	paused, err := w.engine.MarkPrintedSet(ctx, operator, []int64{1, 2, 3, 4, 99})
+	if err != nil || len(paused) != 1 || paused[0] != 4 {
+		t.Fatalf("print set: paused %v, %v", paused, err)
+	}
+	want := "printed/printed,printed/printed,printed/printed,personalized/encoded,personalized/dispatched"
+	if got := states(); got != want {
+		t.Fatalf("after print set: %s, want %s", got, want)
+	}
+	before = written(t, w)
+	if paused, err := w.engine.MarkPrintedSet(ctx, operator, []int64{1, 2}); err != nil || len(paused) != 0 {
+		t.Fatalf("repeated print set: %v, %v", paused, err)
+	}
+	if after := written(t, w); after != before {
+		t.Fatalf("repeated set wrote rows: %s -> %s", before, after)
+	}
+	if paused, err := w.engine.QCPassSet(ctx, operator, []int64{1, 3, 4}); err != nil || len(paused) != 0 {
+		t.Fatalf("qc set: %v, %v", paused, err)
+	}
+	want = "qc_passed/printed,printed/printed,qc_passed/printed,personalized/encoded,personalized/dispatched"
+	if got := states(); got != want {
+		t.Fatalf("after qc set: %s, want %s", got, want)
+	}
+
+	var timeline, audit, events int
+	if err := w.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM application_events WHERE to_state IN ('printed', 'qc_passed')),
+		(SELECT count(*) FROM audit_log WHERE action IN ('application.printed', 'application.qc_passed', 'card.printed')),
+		(SELECT count(*) FROM outbox WHERE subject IN ('cccd.app.printed', 'cccd.app.qc_passed'))`).Scan(&timeline, &audit, &events); err != nil {
+		t.Fatal(err)
+	}
+	if timeline != 5 || audit != 8 || events != 5 {
+		t.Fatalf("%d timeline rows, %d audit entries, %d events; want 5, 8, 5", timeline, audit, events)
+	}
+	rep, err := ledger.VerifyAudit(ctx, w.pool)
+	if err != nil || !rep.OK() {
+		t.Fatalf("audit: %+v, %v", rep, err)
+	}
+}

@@ -117,6 +117,12 @@ func AppEvent(data []byte) (ledger.Event, error) {
 // example printing on "personalized", QC on "printed"). Do must check nothing twice:
 // the worker skips applications that are no longer in the state (a duplicate or late
 // delivery) or paused.
+//
+// A stage that records its work in sets sets DoSet instead of Do: it is given the
+// applications of up to Batch waiting events at once and moves, in one statement,
+// those still in the state and not paused; it returns the paused ones, which are
+// offered again later. If the set fails, each application is tried alone, so that one
+// bad record fails only its own event.
 type StageWorker struct {
 	Engine  *Engine
 	JS      jetstream.JetStream
@@ -126,12 +132,17 @@ type StageWorker struct {
 	Workers int
 	AckWait time.Duration
 	Do      func(ctx context.Context, appID int64) error
+	DoSet   func(ctx context.Context, appIDs []int64) (paused []int64, err error)
+	Batch   int // events per set, default 64
 }
 
 // Run consumes the stage's events until ctx ends.
 func (s *StageWorker) Run(ctx context.Context) error {
 	c := &Consumer{DB: s.Engine.DB, JS: s.JS, Log: s.Log, Stream: EventsStream, Durable: "stage-" + s.Name,
 		Filter: ledger.SubjectPrefix + string(s.On), Workers: s.Workers, AckWait: s.AckWait, Handle: s.handle}
+	if s.DoSet != nil {
+		c.Handle, c.HandleBatch, c.Batch = nil, s.handleSet, s.Batch
+	}
 	return c.Run(ctx)
 }
 
@@ -156,4 +167,52 @@ func (s *StageWorker) handle(ctx context.Context, _ string, data []byte) error {
 		return nil // someone else moved it meanwhile
 	}
 	return err
+}
+
+func (s *StageWorker) handleSet(ctx context.Context, msgs []Message) []error {
+	errs := make([]error, len(msgs))
+	ids := make([]int64, 0, len(msgs))
+	for i, m := range msgs {
+		ev, err := AppEvent(m.Data)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ids = append(ids, ev.ApplicationID)
+	}
+	paused, err := s.DoSet(ctx, ids)
+	held := map[int64]bool{}
+	if err != nil && ctx.Err() == nil {
+		s.Log.Warn("workflow stage: set failed, trying one by one", "stage", s.Name, "applications", len(ids), "err", err)
+		failed := map[int64]error{}
+		for _, id := range ids {
+			p, err := s.DoSet(ctx, []int64{id})
+			failed[id] = err
+			held[id] = len(p) == 1
+		}
+		for i, m := range msgs {
+			if errs[i] == nil {
+				ev, _ := AppEvent(m.Data)
+				errs[i] = failed[ev.ApplicationID]
+			}
+		}
+	} else if err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	for _, id := range paused {
+		held[id] = true
+	}
+	for i, m := range msgs {
+		if errs[i] != nil {
+			continue
+		}
+		if ev, _ := AppEvent(m.Data); held[ev.ApplicationID] {
+			errs[i] = fmt.Errorf("%w: application %d paused", ErrHold, ev.ApplicationID)
+		}
+	}
+	return errs
 }

@@ -86,6 +86,7 @@ type world struct {
 	maker  *maker
 	bcfg   broker.Config
 	qcFail atomic.Int64 // fail QC once for this application ID
+	sets   bool         // the print stage records its events in sets (StageWorker.DoSet)
 }
 
 func (w *world) start(onDone func(workflow.Job, string, error)) *service {
@@ -106,8 +107,15 @@ func (w *world) start(onDone func(workflow.Job, string, error)) *service {
 	run((&workflow.Relay{DB: w.pool, JS: b.JS, Log: quiet}).Run)
 	run((&workflow.JobWorker{Engine: w.engine, JS: b.JS, Log: quiet, Line: "L1", Station: "st1", Workers: 2,
 		AckWait: 2 * time.Second, Maker: w.maker, Done: onDone}).Run)
-	run((&workflow.StageWorker{Engine: w.engine, JS: b.JS, Log: quiet, Name: "print", On: lifecycle.Personalized,
-		AckWait: 2 * time.Second, Do: func(ctx context.Context, id int64) error { return w.engine.MarkPrinted(ctx, operator, id) }}).Run)
+	print := &workflow.StageWorker{Engine: w.engine, JS: b.JS, Log: quiet, Name: "print", On: lifecycle.Personalized,
+		AckWait: 2 * time.Second, Do: func(ctx context.Context, id int64) error { return w.engine.MarkPrinted(ctx, operator, id) }}
+	if w.sets {
+		print.Do, print.Batch = nil, 7
+		print.DoSet = func(ctx context.Context, ids []int64) ([]int64, error) {
+			return w.engine.MarkPrintedSet(ctx, operator, ids)
+		}
+	}
+	run(print.Run)
 	run((&workflow.StageWorker{Engine: w.engine, JS: b.JS, Log: quiet, Name: "qc", On: lifecycle.Printed,
 		AckWait: 2 * time.Second, Do: func(ctx context.Context, id int64) error {
 			if w.qcFail.CompareAndSwap(id, 0) {
@@ -223,12 +231,14 @@ func TestWorkflowExternalNATSRestart(t *testing.T) {
 	runWorkflow(t, broker.Config{URL: p.url()}, p)
 }
 
+// runWorkflow runs n applications through the line; with an external broker, which is
+// restarted mid-run, the print stage records its events in sets.
 func runWorkflow(t *testing.T, bcfg broker.Config, ext *natsProcess) {
 	const n = 60
 	ctx := context.Background()
 	pool := storetest.New(t)
 	seed(t, pool, n)
-	w := &world{t: t, pool: pool, engine: &workflow.Engine{DB: pool, Log: quiet}, maker: &maker{failEvery: 9}, bcfg: bcfg}
+	w := &world{t: t, pool: pool, engine: &workflow.Engine{DB: pool, Log: quiet}, maker: &maker{failEvery: 9}, bcfg: bcfg, sets: ext != nil}
 	w.qcFail.Store(7)
 
 	batches, err := w.engine.CreateBatches(ctx, operator, "L1", "", 0)
