@@ -39,7 +39,7 @@ type Entry struct {
 }
 
 // Chains is the number of independent audit chains.
-const Chains = 16
+const Chains = 64
 
 // Chain is the audit chain a transaction appends to (for statements that call SQL
 // function audit_append themselves).

@@ -47,7 +47,7 @@ func (e *Engine) BeginJob(ctx context.Context, station string, j Job) error {
 	actor := ledger.System("station:" + station)
 	var jobState, batchState, appState *string
 	var paused *bool
-	var spoiled, moved, taken int
+	var moved, taken int
 	err := e.single(ctx, func(chain int16) (*stmt, string, []any) {
 		var s stmt
 		id := s.arg(j.ID, "uuid")
@@ -57,7 +57,7 @@ func (e *Engine) BeginJob(ctx context.Context, station string, j Job) error {
 		s.with("ok", `SELECT job, app FROM g WHERE job IN ('queued', 'taken') AND batch <> 'paused' AND NOT paused
 			AND (job = 'taken' OR state = 'queued')`)
 		// A previous holder died. Its chip, if any, never completed: spoil it.
-		spoil := s.moveCards("spoil", `SELECT c.serial, `+s.arg("station stopped mid-card", "text")+` AS note
+		s.moveCards("spoil", `SELECT c.serial, `+s.arg("station stopped mid-card", "text")+` AS note
 			FROM cards c, ok WHERE ok.job = 'taken' AND c.application_id = ok.app AND c.job_id = `+id+` AND c.state = 'blank'`,
 			lifecycle.Blank, lifecycle.Spoiled, "", actor, chain)
 		move := s.moveApps("app", "SELECT app AS id, ''::text AS note FROM ok WHERE job = 'queued'",
@@ -65,8 +65,8 @@ func (e *Engine) BeginJob(ctx context.Context, station string, j Job) error {
 		s.with("take", `UPDATE jobs SET state = 'taken', station = `+s.arg(station, "text")+`, updated_at = now()
 			WHERE id = `+id+` AND EXISTS (SELECT 1 FROM ok) RETURNING 1`)
 		return &s, "SELECT (SELECT job FROM g), (SELECT batch FROM g), (SELECT state FROM g), (SELECT paused FROM g), " +
-				spoil + ", " + move + ", " + countOf("take"),
-			[]any{&jobState, &batchState, &appState, &paused, &spoiled, &moved, &taken}
+				move + ", " + countOf("take"),
+			[]any{&jobState, &batchState, &appState, &paused, &moved, &taken}
 	})
 	switch {
 	case err != nil:
@@ -79,7 +79,7 @@ func (e *Engine) BeginJob(ctx context.Context, station string, j Job) error {
 		return fmt.Errorf("%w: job %s", ErrPaused, j.ID)
 	case *jobState == "queued" && *appState != string(lifecycle.Queued):
 		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, j.ApplicationID, lifecycle.Queued)
-	case taken != 1 || spoiled < 0 || (*jobState == "queued" && moved != 1):
+	case taken != 1 || (*jobState == "queued" && moved != 1):
 		return fmt.Errorf("%w: job %s changed while it was taken", ledger.ErrStateChanged, j.ID)
 	}
 	return nil

@@ -59,8 +59,9 @@ func (s *stmt) audit(name, src string, actor ledger.Actor, chain int16) {
 }
 
 // build returns the statement with final (a select list: "SELECT a, b, ...") as its
-// main query. With audit entries to write, it appends one boolean column to final,
-// true when every moved row got its entry; check reads it.
+// main query. With audit entries to write, it appends one boolean column to final, true
+// when every moved row got its entry: reading the audit item is also what makes it run
+// (a WITH item that only selects runs only when read).
 func (s *stmt) build(final string, dest []any) (string, []any, *bool) {
 	items := s.items
 	if len(s.audits) == 0 {
@@ -92,22 +93,12 @@ func (s *stmt) run(ctx context.Context, q interface {
 	return nil
 }
 
-// movedCount counts the rows of WITH item name when its dependent items (timeline rows,
-// outbox rows) wrote one row each for it, and is -1 otherwise.
-func movedCount(name string, deps ...string) string {
-	n := countOf(name)
-	conds := make([]string, len(deps))
-	for i, d := range deps {
-		conds[i] = countOf(d) + " = " + n
-	}
-	return "(CASE WHEN " + strings.Join(conds, " AND ") + " THEN " + n + " ELSE -1 END)"
-}
-
 // moveApps adds WITH items moving the applications of src (a query with columns id and
 // note) from -> to, when they are still in from, with a timeline row, an audit entry and
 // an outbox event each (the shape of ledger.Event). It returns an expression giving the
-// number of applications moved, or -1 when one of their records is missing. The moved
-// rows are in WITH item name (columns id, note and ev, the event ID).
+// number of applications moved (the inserts of a WITH item always run to completion, a
+// row for each moved row, or the statement fails). The moved rows are in WITH item
+// name (columns id, note and ev, the event ID).
 func (s *stmt) moveApps(name, src string, from, to lifecycle.AppState, actor ledger.Actor, chain int16) string {
 	if err := lifecycle.CheckApp(from, to); err != nil {
 		s.fail(err)
@@ -124,14 +115,13 @@ func (s *stmt) moveApps(name, src string, from, to lifecycle.AppState, actor led
 		SELECT ev, `+s.arg(ledger.SubjectPrefix+string(to), "text")+`, jsonb_build_object('event_id', ev, 'application_id', id,
 		'from', `+f+`, 'to', `+t+`, 'at', `+s.arg(time.Now().UTC().Format(time.RFC3339Nano), "text")+`)
 		FROM `+name+` ORDER BY id RETURNING 1`)
-	return movedCount(name, name+"_ev", name+"_ob")
+	return countOf(name)
 }
 
 // moveCards adds WITH items moving the cards of src (a query with columns serial and
 // note) from -> to, when they are still in from, with a card event and an audit entry
 // each, as cardTransition does; set adds assignments (", mrz = ..."). It returns an
-// expression giving the number of cards moved, or -1 when one of their records is
-// missing.
+// expression giving the number of cards moved.
 func (s *stmt) moveCards(name, src string, from, to lifecycle.CardState, set string, actor ledger.Actor, chain int16) string {
 	if err := lifecycle.CheckCard(from, to); err != nil {
 		s.fail(err)
@@ -144,7 +134,7 @@ func (s *stmt) moveCards(name, src string, from, to lifecycle.CardState, set str
 		SELECT serial, `+f+`, `+t+`, `+who+`, note FROM `+name+` RETURNING 1`)
 	s.audit(name, `serial AS k, 'card.' || `+t+` AS action, 'card/' || serial AS subject,
 		`+f+` || ' -> ' || `+t+` || ' ' || note AS detail FROM `+name, actor, chain)
-	return movedCount(name, name+"_ev")
+	return countOf(name)
 }
 
 // countOf is an expression adding up the rows of WITH items.

@@ -57,3 +57,9 @@ CREATE OR REPLACE FUNCTION audit_append(p_chain smallint, p_actor text, p_office
 RETURNS bigint LANGUAGE sql AS $$
     SELECT audit_append_set(p_chain, p_actor, p_office, ARRAY[p_action], ARRAY[p_subject], ARRAY[p_detail])
 $$;
+
+-- 64 chains instead of 16: a transaction holds its chain's head until it commits, and
+-- with dozens of workers (stations, counters, stages) 16 heads made them queue on one
+-- another. New chains start from the zero hash like the first ones.
+INSERT INTO audit_head (chain, seq, hash)
+    SELECT g, 0, '\x0000000000000000000000000000000000000000000000000000000000000000' FROM generate_series(16, 63) g;
