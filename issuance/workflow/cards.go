@@ -44,31 +44,59 @@ func cardTransition(ctx context.Context, tx pgx.Tx, actor ledger.Actor, serial s
 // ErrPaused means hold it for later. One statement: every write is conditioned on the
 // checks, so a refused job changes nothing.
 func (e *Engine) BeginJob(ctx context.Context, station string, j Job) error {
+	return e.take(ctx, station, j, "")
+}
+
+// TakeJob is BeginJob and StartCard in one statement, for a station that already holds
+// the blank chip it will write: the job is taken and the chip recorded for it, or,
+// refused, nothing is written at all (ErrJobObsolete, ErrPaused, ErrChipUsed).
+func (e *Engine) TakeJob(ctx context.Context, station string, j Job, serial string) error {
+	if serial == "" {
+		return fmt.Errorf("workflow: take job %s: no chip serial", j.ID)
+	}
+	return e.take(ctx, station, j, serial)
+}
+
+// take is BeginJob, and with a serial also StartCard, in one statement.
+func (e *Engine) take(ctx context.Context, station string, j Job, serial string) error {
 	actor := ledger.System("station:" + station)
 	var jobState, batchState, appState *string
 	var paused *bool
-	var moved, taken int
+	var moved, taken, written int
 	err := e.single(ctx, func(chain int16) (*stmt, string, []any) {
 		var s stmt
 		id := s.arg(j.ID, "uuid")
-		s.with("g", `SELECT j.state AS job, b.state AS batch, a.id AS app, a.state, a.paused FROM jobs j
+		s.with("g", `SELECT j.state AS job, j.batch_id, b.state AS batch, a.id AS app, a.state, a.paused FROM jobs j
 			JOIN batches b ON b.id = j.batch_id JOIN applications a ON a.id = j.application_id
 			WHERE j.id = `+id+` FOR UPDATE OF j, a`)
-		s.with("ok", `SELECT job, app FROM g WHERE job IN ('queued', 'taken') AND batch <> 'paused' AND NOT paused
+		s.with("ok", `SELECT job, batch_id, app FROM g WHERE job IN ('queued', 'taken') AND batch <> 'paused' AND NOT paused
 			AND (job = 'taken' OR state = 'queued')`)
 		// A previous holder died. Its chip, if any, never completed: spoil it.
-		s.moveCards("spoil", `SELECT c.serial, `+s.arg("station stopped mid-card", "text")+` AS note
+		spoil := s.moveCards("spoil", `SELECT c.serial, `+s.arg("station stopped mid-card", "text")+` AS note
 			FROM cards c, ok WHERE ok.job = 'taken' AND c.application_id = ok.app AND c.job_id = `+id+` AND c.state = 'blank'`,
 			lifecycle.Blank, lifecycle.Spoiled, "", actor, chain)
 		move := s.moveApps("app", "SELECT app AS id, ''::text AS note FROM ok WHERE job = 'queued'",
 			lifecycle.Queued, lifecycle.Personalizing, actor, chain)
 		s.with("take", `UPDATE jobs SET state = 'taken', station = `+s.arg(station, "text")+`, updated_at = now()
 			WHERE id = `+id+` AND EXISTS (SELECT 1 FROM ok) RETURNING 1`)
+		card := "0"
+		if serial != "" {
+			// Reading spoil first makes the dead attempt's chip leave cards_one_good before
+			// the new one enters it.
+			s.with("c", `INSERT INTO cards (serial, application_id, batch_id, job_id, state)
+				SELECT `+s.arg(serial, "text")+`, ok.app, ok.batch_id, `+id+`, 'blank' FROM ok WHERE `+spoil+` >= 0 RETURNING serial`)
+			s.with("c_ev", `INSERT INTO card_events (serial, from_state, to_state, actor)
+				SELECT serial, '', 'blank', `+s.arg(actor.Name, "text")+` FROM c RETURNING 1`)
+			card = countOf("c")
+		}
 		return &s, "SELECT (SELECT job FROM g), (SELECT batch FROM g), (SELECT state FROM g), (SELECT paused FROM g), " +
-				move + ", " + countOf("take"),
-			[]any{&jobState, &batchState, &appState, &paused, &moved, &taken}
+				move + ", " + countOf("take") + ", " + card,
+			[]any{&jobState, &batchState, &appState, &paused, &moved, &taken, &written}
 	})
+	var pe *pgconn.PgError
 	switch {
+	case errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "cards_pkey":
+		return fmt.Errorf("%w: %s", ErrChipUsed, serial)
 	case err != nil:
 		return fmt.Errorf("workflow: begin job: %w", err)
 	case jobState == nil:
@@ -79,7 +107,7 @@ func (e *Engine) BeginJob(ctx context.Context, station string, j Job) error {
 		return fmt.Errorf("%w: job %s", ErrPaused, j.ID)
 	case *jobState == "queued" && *appState != string(lifecycle.Queued):
 		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, j.ApplicationID, lifecycle.Queued)
-	case taken != 1 || (*jobState == "queued" && moved != 1):
+	case taken != 1 || (*jobState == "queued" && moved != 1) || (serial != "" && written != 1):
 		return fmt.Errorf("%w: job %s changed while it was taken", ledger.ErrStateChanged, j.ID)
 	}
 	return nil
@@ -105,7 +133,7 @@ func (e *Engine) StartCard(ctx context.Context, station string, j Job, serial st
 	})
 	var pe *pgconn.PgError
 	switch {
-	case errors.As(err, &pe) && pe.Code == "23505":
+	case errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "cards_pkey":
 		return fmt.Errorf("%w: %s", ErrChipUsed, serial)
 	case err != nil:
 		return fmt.Errorf("workflow: start card: %w", err)

@@ -179,7 +179,10 @@ func (c *Consumer) fetchSet(ctx context.Context, cons jetstream.Consumer, sem ch
 // dead-letter list, by the handler's outcome err.
 func (c *Consumer) settle(ctx context.Context, m jetstream.Msg, err error) {
 	if err == nil {
-		if aerr := m.DoubleAck(ctx); aerr != nil && ctx.Err() == nil {
+		if ctx.Err() != nil {
+			return // stopping: left unacknowledged, delivered again (handlers are idempotent)
+		}
+		if aerr := m.Ack(); aerr != nil {
 			c.Log.Warn("workflow consumer: ack", "consumer", c.Durable, "err", aerr)
 		}
 		return

@@ -3,8 +3,8 @@
 //
 // Every state change commits together with its timeline entry, audit entry and an
 // outbox row (package ledger). The Relay publishes outbox rows to JetStream with the
-// event ID as the message ID, so a row published twice (relay crash between publish
-// and marking it sent) is dropped by the stream's de-duplication. Consumers are durable
+// event ID as the message ID and then deletes them, so a row published twice (relay
+// crash between publish and delete) is dropped by the stream's de-duplication. Consumers are durable
 // pull consumers with explicit acknowledgement; each handler checks the expected state
 // before it acts, so a redelivered message does nothing twice. A message that fails
 // MaxDeliver times goes to the dead-letter list for an administrator.
@@ -56,9 +56,9 @@ type Relay struct {
 }
 
 // Run publishes until ctx ends. While rows keep coming it flushes round after round;
-// when the outbox is empty it looks again every Poll (default 20 ms: an index-only
-// check of the unsent rows). It does not use LISTEN/NOTIFY, because PostgreSQL
-// serialises the commits of all notifying transactions. Transient errors (broker or
+// when the outbox is empty it looks again every Poll (default 20 ms). It does not use
+// LISTEN/NOTIFY, because PostgreSQL serialises the commits of all notifying
+// transactions. Transient errors (broker or
 // database restarting) are logged and retried.
 func (r *Relay) Run(ctx context.Context) error {
 	if r.Batch <= 0 {
@@ -80,7 +80,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	return nil
 }
 
-// Flush publishes one round of unsent rows and marks them sent; it returns how many.
+// Flush publishes one round of outbox rows and deletes them; it returns how many.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if r.Batch <= 0 {
 		r.Batch = 500
@@ -88,7 +88,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	var n int
 	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, event_id::text, subject, payload::text FROM outbox
-			WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.Batch)
+			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.Batch)
 		if err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 			}
 			ids[i] = list[i].id
 		}
-		_, err = tx.Exec(ctx, "UPDATE outbox SET sent_at = now() WHERE id = ANY($1)", ids)
+		_, err = tx.Exec(ctx, "DELETE FROM outbox WHERE id = ANY($1)", ids)
 		n = len(list)
 		return err
 	})

@@ -336,3 +336,66 @@ func TestStageSets(t *testing.T) {
 		t.Fatalf("audit: %+v, %v", rep, err)
 	}
 }
+
+// TestTakeJob drives the one-statement take of a job with its chip: refusals write
+// nothing, a take-over spoils the dead attempt's chip as the new one is recorded.
+func TestTakeJob(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 3)
+	w.startBatch()
+	j1, j2, j3 := openJob(t, w, 1), openJob(t, w, 2), openJob(t, w, 3)
+	if err := w.engine.TakeJob(ctx, "st1", j1, "CHIPA"); err != nil {
+		t.Fatal(err)
+	}
+	// The station died writing CHIPA: the job comes again and another station takes it
+	// over with CHIPB, in one statement (CHIPA leaves the one-good-card index as CHIPB enters).
+	if err := w.engine.TakeJob(ctx, "st2", j1, "CHIPB"); err != nil {
+		t.Fatal(err)
+	}
+	var cards string
+	w.pool.QueryRow(ctx, "SELECT string_agg(serial || '=' || state, ',' ORDER BY serial) FROM cards").Scan(&cards)
+	if cards != "CHIPA=spoiled,CHIPB=blank" {
+		t.Fatalf("cards after take-over: %s", cards)
+	}
+	if err := w.engine.SetPaused(ctx, operator, "R3", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.engine.CompleteJob(ctx, "st2", j1, "CHIPB", "MRZ"); err != nil {
+		t.Fatal(err)
+	}
+	refused := []struct {
+		name   string
+		j      workflow.Job
+		serial string
+		want   error
+	}{
+		{"finished job", j1, "CHIPC", workflow.ErrJobObsolete},
+		{"chip used before", j2, "CHIPA", workflow.ErrChipUsed},
+		{"paused application", j3, "CHIPD", workflow.ErrPaused},
+		{"no serial", j2, "", nil},
+	}
+	for _, c := range refused {
+		t.Run("refused: "+c.name, func(t *testing.T) {
+			before := written(t, w)
+			err := w.engine.TakeJob(ctx, "st1", c.j, c.serial)
+			if err == nil || (c.want != nil && !errors.Is(err, c.want)) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if after := written(t, w); after != before {
+				t.Fatalf("refused take wrote rows: %s -> %s", before, after)
+			}
+		})
+	}
+	if err := w.engine.TakeJob(ctx, "st1", j2, "CHIPE"); err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	w.pool.QueryRow(ctx, "SELECT state FROM applications WHERE id = 2").Scan(&state)
+	if state != "personalizing" {
+		t.Fatalf("application 2 is %s after its job was taken", state)
+	}
+	rep, err := ledger.VerifyAudit(ctx, w.pool)
+	if err != nil || !rep.OK() {
+		t.Fatalf("audit: %+v, %v", rep, err)
+	}
+}

@@ -59,25 +59,34 @@ func (w *JobWorker) handle(ctx context.Context, _ string, data []byte) error {
 	if err := json.Unmarshal(data, &j); err != nil || j.ID == "" {
 		return fmt.Errorf("%w: malformed job: %v", ErrPermanent, err)
 	}
-	switch err := w.Engine.BeginJob(ctx, w.Station, j); {
-	case errors.Is(err, ErrJobObsolete):
-		return nil
-	case errors.Is(err, ErrPaused):
-		return fmt.Errorf("%w: %v", ErrHold, err)
-	case err != nil:
-		return err
-	}
+	// The job is taken, and the chip recorded for it, in one statement once the station
+	// holds a blank chip and has read its serial; a refusal writes nothing.
 	var serial string
+	var takeErr error
+	taken := false
 	start := func(s string) error {
 		serial = s
-		return w.Engine.StartCard(ctx, w.Station, j, s)
+		takeErr = w.Engine.TakeJob(ctx, w.Station, j, s)
+		taken = takeErr == nil
+		return takeErr
 	}
 	mrz, err := w.Maker.MakeCard(ctx, j, start)
 	if ctx.Err() != nil {
 		return ctx.Err() // station stopping: the job is redelivered and taken over
 	}
-	if errors.Is(err, ErrHold) && serial == "" {
-		return err // no card was started (e.g. no blank card): offer the job again later
+	if !taken {
+		// Nothing is recorded for this job: its chip (if any) was not written.
+		switch {
+		case errors.Is(takeErr, ErrJobObsolete):
+			return nil
+		case errors.Is(takeErr, ErrPaused), errors.Is(takeErr, ErrChipUsed):
+			return fmt.Errorf("%w: %v", ErrHold, takeErr) // offered again later (to another chip)
+		case takeErr != nil:
+			return takeErr
+		case err == nil:
+			return fmt.Errorf("workflow: job %s: the card maker never started a chip", j.ID)
+		}
+		return err // e.g. no blank card (ErrHold), or no chip could be read: try again
 	}
 	if err == nil {
 		err = w.Engine.CompleteJob(ctx, w.Station, j, serial, mrz)
@@ -87,9 +96,6 @@ func (w *JobWorker) handle(ctx context.Context, _ string, data []byte) error {
 		}
 	}
 	if err != nil && !errors.Is(err, ErrJobObsolete) {
-		if errors.Is(err, ErrChipUsed) {
-			serial = "" // not our card: it keeps its own record
-		}
 		if serr := w.Engine.SpoilCard(ctx, w.Station, j, serial, err.Error()); serr != nil && !errors.Is(serr, ErrJobObsolete) {
 			return serr
 		}

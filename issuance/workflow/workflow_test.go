@@ -270,22 +270,32 @@ func runWorkflow(t *testing.T, bcfg broker.Config, ext *natsProcess) {
 	first.b.Close()
 
 	svc := w.start(nil)
-	// Deliver duplicates: every job and every "personalized" event published again,
+	// Deliver duplicates: every job so far and every "personalized" event so far
+	// published again (rebuilt from the database: the relay deletes what it published),
 	// with fresh message IDs so that stream de-duplication does not hide them.
-	nc := svc.b.Conn
-	rows, _ := pool.Query(ctx, "SELECT subject, payload::text FROM outbox WHERE subject LIKE 'cccd.job.%' OR subject = 'cccd.app.personalized'")
+	rows, err := pool.Query(ctx, `SELECT 'cccd.job.perso.' || line, json_build_object('job_id', id, 'application_id', application_id,
+			'batch_id', batch_id, 'line', line, 'attempt', attempt)::text FROM jobs
+		UNION ALL SELECT 'cccd.app.personalized', json_build_object('event_id', gen_random_uuid(), 'application_id', application_id,
+			'from', from_state, 'to', to_state, 'at', at)::text FROM application_events WHERE to_state = 'personalized'`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var dups []*nats.Msg
 	for rows.Next() {
 		var subj, payload string
-		rows.Scan(&subj, &payload)
+		if err := rows.Scan(&subj, &payload); err != nil {
+			t.Fatal(err)
+		}
 		dups = append(dups, &nats.Msg{Subject: subj, Data: []byte(payload)})
+	}
+	if len(dups) < 5 {
+		t.Fatalf("only %d messages to deliver again", len(dups))
 	}
 	for _, m := range dups {
 		if _, err := svc.b.JS.PublishMsg(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_ = nc
 	if ext != nil {
 		w.waitFor("qc_passed", n/3, 2*time.Minute)
 		ext.restart() // the broker goes away in the middle of the run

@@ -116,16 +116,32 @@ func (s *Station) serve(ctx context.Context, r *reader) {
 		if s.MaxLength > 0 {
 			r.card = maxLength{card, s.MaxLength}
 		}
-		select {
-		case s.ready <- r:
-		case <-ctx.Done():
-			card.Close()
-			return
+		for {
+			select {
+			case s.ready <- r:
+			case <-ctx.Done():
+				card.Close()
+				return
+			}
+			ev := <-r.done
+			if !refusedJob(ev.Err) {
+				card.Close()
+				s.finish(ctx, r, ev)
+				break
+			}
+			// The workflow refused the job before anything was written: the blank card
+			// stays in the reader for the next job.
+			s.logger().Debug("station: job refused, card kept", "reader", r.name, "err", ev.Err)
 		}
-		ev := <-r.done
-		card.Close()
-		s.finish(ctx, r, ev)
 	}
+}
+
+// refusedJob reports whether a card failed only because its job was refused when it was
+// to be taken (finished elsewhere, or paused): the chip was not written.
+func refusedJob(err error) bool {
+	var se *StepError
+	return errors.As(err, &se) && se.Step == "start card" &&
+		(errors.Is(err, workflow.ErrJobObsolete) || errors.Is(err, workflow.ErrPaused))
 }
 
 // finish reports a card and waits until it is taken out of the reader.
