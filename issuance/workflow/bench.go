@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -24,8 +25,10 @@ type BenchResult struct {
 	DispatchTime time.Duration `json:"dispatch_ns"`
 	ReceiveTime  time.Duration `json:"receive_ns"`
 	HandTime     time.Duration `json:"hand_over_ns"`
-	EndToEndTime time.Duration `json:"end_to_end_ns"`
+	EndToEndTime time.Duration `json:"end_to_end_ns"` // the stages one after another
 	EndToEndRate float64       `json:"end_to_end_per_second"`
+	LineTime     time.Duration `json:"line_ns"` // a second set of applications with every stage running at once
+	LineRate     float64       `json:"line_per_second"`
 	Transitions  int64         `json:"application_transitions"`
 	Messages     uint64        `json:"messages_published"`
 	Balanced     bool          `json:"reconciliation_balanced"`
@@ -44,11 +47,14 @@ func (m *serialMaker) MakeCard(_ context.Context, j Job, start func(string) erro
 	return fmt.Sprintf("IDVNM%09d", j.ApplicationID), nil
 }
 
-// Bench moves every approved application in the (scratch) database through the whole
-// workflow: batch, queue, personalization records, print and QC stages, dispatch,
-// receipt and hand-over, with workers consuming from JetStream. office is the delivery
-// office of the applications; staff works there.
-func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Logger, office string, workers int) (BenchResult, error) {
+// Bench moves 2×apps approved applications (in the scratch database) through the whole
+// workflow, with workers consuming from JetStream. The first apps go stage after stage:
+// batch and queue, personalization records, print and QC stages, dispatch, receipt and
+// hand-over, each stage timed on its own. The other apps then go through a working
+// line: every stage at once, shipments leaving as cards pass QC and counters handing
+// them over as they arrive. office is the delivery office of the applications; staff
+// works there.
+func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Logger, office string, apps, workers int) (BenchResult, error) {
 	var r BenchResult
 	op := ledger.Actor{Name: "bench.operator", Role: "operator", Office: "001-SX01"}
 	staff := ledger.Actor{Name: "bench.staff", Role: "clerk", Office: office}
@@ -66,8 +72,9 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 	defer cancel()
 	run((&Relay{DB: e.DB, JS: js, Log: log}).Run)
 
+	chips := &serialMaker{} // one supply of blank chips for both runs
 	start := time.Now()
-	batches, err := e.CreateBatches(ctx, op, "B1", office, 0)
+	batches, err := e.CreateBatches(ctx, op, "B1", office, apps)
 	if err != nil {
 		return r, err
 	}
@@ -87,7 +94,7 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 	t1 := time.Now()
 	// The production stage ends when every application's qc_passed event is on the bus:
 	// watching the bus, as any observer would, adds no load to the database.
-	run((&JobWorker{Engine: e, JS: js, Log: log, Line: "B1", Station: "bench", Workers: workers, Maker: &serialMaker{}}).Run)
+	run((&JobWorker{Engine: e, JS: js, Log: log, Line: "B1", Station: "bench", Workers: workers, Maker: chips}).Run)
 	run((&StageWorker{Engine: e, JS: js, Log: log, Name: "print", On: lifecycle.Personalized, Workers: 2,
 		DoSet: func(ctx context.Context, ids []int64) ([]int64, error) { return e.MarkPrintedSet(ctx, op, ids) }}).Run)
 	run((&StageWorker{Engine: e, JS: js, Log: log, Name: "qc", On: lifecycle.Printed, Workers: 2,
@@ -109,24 +116,35 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 	}
 	r.ReceiveTime = time.Since(t3)
 	t4 := time.Now()
-	sem := make(chan struct{}, workers)
-	errs := make(chan error, len(ship.Items))
-	for _, it := range ship.Items {
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			errs <- e.Hand(ctx, staff, Handover{Receipt: it.Receipt, Serial: it.Serial, Outcome: "delivered", ReceivedBy: "holder"})
-		}()
-	}
-	for range ship.Items {
-		if err := <-errs; err != nil {
-			return r, err
-		}
+	if err := handOver(ctx, e, staff, ship.Items, workers); err != nil {
+		return r, err
 	}
 	r.HandTime = time.Since(t4)
 	r.DeliverTime = time.Since(t2)
 	r.EndToEndTime = time.Since(start)
 	r.EndToEndRate = float64(r.Apps) / r.EndToEndTime.Seconds()
+
+	// A working line: the second set of applications, every stage at once.
+	t5 := time.Now()
+	line, err := e.CreateBatches(ctx, op, "B2", office, apps)
+	if err != nil {
+		return r, err
+	}
+	run((&JobWorker{Engine: e, JS: js, Log: log, Line: "B2", Station: "bench", Workers: workers, Maker: chips}).Run)
+	n := 0
+	for _, b := range line {
+		m, err := e.StartBatch(ctx, op, b.ID)
+		if err != nil {
+			return r, err
+		}
+		n += m
+	}
+	if err := runLine(ctx, e, op, staff, office, n, workers); err != nil {
+		return r, err
+	}
+	r.LineTime = time.Since(t5)
+	r.LineRate = float64(n) / r.LineTime.Seconds()
+
 	if err := waitUntil(ctx, e, "SELECT EXISTS (SELECT 1 FROM outbox)"); err != nil {
 		return r, err
 	}
@@ -137,14 +155,94 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 	if info, err := js.Stream(ctx, JobsStream); err == nil {
 		r.Messages += info.CachedInfo().State.Msgs
 	}
-	for _, b := range batches {
+	r.Balanced = true
+	for _, b := range append(batches, line...) {
 		rec, err := e.ReconcileBatch(ctx, b.ID)
 		if err != nil {
 			return r, err
 		}
-		r.Balanced = rec.Balanced()
+		r.Balanced = r.Balanced && rec.Balanced()
 	}
 	return r, nil
+}
+
+// runLine is the delivery end of a working line: every 100 ms a shipment takes the cards
+// that passed QC, the office receives it at once, and its counters hand the cards over
+// as they arrive, until n applications are delivered.
+func runLine(ctx context.Context, e *Engine, op, staff ledger.Actor, office string, n, counters int) error {
+	queue := make(chan ShipmentItem, n)
+	failed := make(chan error, counters)
+	var hands sync.WaitGroup
+	for range counters {
+		hands.Add(1)
+		go func() {
+			defer hands.Done()
+			for it := range queue {
+				if err := e.Hand(ctx, staff, Handover{Receipt: it.Receipt, Serial: it.Serial, Outcome: "delivered", ReceivedBy: "holder"}); err != nil {
+					failed <- err
+					return
+				}
+			}
+		}()
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			close(queue)
+			hands.Wait()
+		}
+	}()
+	for shipped := 0; shipped < n; {
+		ship, err := e.Dispatch(ctx, op, office, n-shipped)
+		switch {
+		case errors.Is(err, ErrNothingToDo):
+		case err != nil:
+			return err
+		default:
+			if _, err := e.Receive(ctx, staff, ship.ID); err != nil {
+				return err
+			}
+			shipped += len(ship.Items)
+			for _, it := range ship.Items {
+				queue <- it
+			}
+		}
+		select {
+		case err := <-failed:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	closed = true
+	close(queue)
+	hands.Wait()
+	select {
+	case err := <-failed:
+		return err
+	default:
+		return nil
+	}
+}
+
+// handOver hands items over at the office with the given number of counters.
+func handOver(ctx context.Context, e *Engine, staff ledger.Actor, items []ShipmentItem, counters int) error {
+	sem := make(chan struct{}, counters)
+	errs := make(chan error, len(items))
+	for _, it := range items {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			errs <- e.Hand(ctx, staff, Handover{Receipt: it.Receipt, Serial: it.Serial, Outcome: "delivered", ReceivedBy: "holder"})
+		}()
+	}
+	for range items {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitUntil polls query (a yes/no question) every 20 ms until the answer is no.

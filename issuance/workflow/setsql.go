@@ -94,7 +94,8 @@ func (s *stmt) run(ctx context.Context, q interface {
 }
 
 // moveApps adds WITH items moving the applications of src (a query with columns id and
-// note) from -> to, when they are still in from, with a timeline row, an audit entry and
+// note) from -> to, when they are still in from (each is locked by its key, then its
+// state checked: no plan can turn the move into a scan of every application in from), with a timeline row, an audit entry and
 // an outbox event each (the shape of ledger.Event). It returns an expression giving the
 // number of applications moved (the inserts of a WITH item always run to completion, a
 // row for each moved row, or the statement fails). The moved rows are in WITH item
@@ -105,8 +106,10 @@ func (s *stmt) moveApps(name, src string, from, to lifecycle.AppState, actor led
 	}
 	f, t := s.arg(string(from), "text"), s.arg(string(to), "text")
 	who, office := s.arg(actor.Name, "text"), s.arg(actor.Office, "text")
-	s.with(name, `UPDATE applications a SET state = `+t+`, updated_at = now() FROM (`+src+`) s
-		WHERE a.id = s.id AND a.state = `+f+` RETURNING a.id, s.note, gen_random_uuid() AS ev`)
+	s.with(name+"_k", `SELECT x.id, s.note FROM (`+src+`) s
+		CROSS JOIN LATERAL (SELECT id, state FROM applications WHERE id = s.id FOR UPDATE) x WHERE x.state = `+f)
+	s.with(name, `UPDATE applications a SET state = `+t+`, updated_at = now() FROM `+name+`_k s
+		WHERE a.id = s.id RETURNING a.id, s.note, gen_random_uuid() AS ev`)
 	s.with(name+"_ev", `INSERT INTO application_events (application_id, from_state, to_state, actor, office, note)
 		SELECT id, `+f+`, `+t+`, `+who+`, `+office+`, note FROM `+name+` RETURNING 1`)
 	s.audit(name, `lpad(id::text, 20) AS k, `+s.arg("application."+string(to), "text")+` AS action, 'application/' || id AS subject,
@@ -127,8 +130,10 @@ func (s *stmt) moveCards(name, src string, from, to lifecycle.CardState, set str
 		s.fail(err)
 	}
 	f, t, who := s.arg(string(from), "text"), s.arg(string(to), "text"), s.arg(actor.Name, "text")
+	s.with(name+"_k", `SELECT x.serial, s.note FROM (`+src+`) s
+		CROSS JOIN LATERAL (SELECT serial, state FROM cards WHERE serial = s.serial FOR UPDATE) x WHERE x.state = `+f)
 	s.with(name, `UPDATE cards c SET state = `+t+`, reason = CASE WHEN s.note = '' THEN c.reason ELSE s.note END,
-		updated_at = now()`+set+` FROM (`+src+`) s WHERE c.serial = s.serial AND c.state = `+f+`
+		updated_at = now()`+set+` FROM `+name+`_k s WHERE c.serial = s.serial
 		RETURNING c.serial, s.note`)
 	s.with(name+"_ev", `INSERT INTO card_events (serial, from_state, to_state, actor, note)
 		SELECT serial, `+f+`, `+t+`, `+who+`, note FROM `+name+` RETURNING 1`)
