@@ -40,14 +40,11 @@ BEGIN
                  || octet_length(p_detail[i]) || ':' || p_detail[i], 'UTF8'));
         hashes[i] := h;
     END LOOP;
-    IF n = 1 THEN
+    -- One statement writes the entries and moves the head.
+    WITH ins AS (
         INSERT INTO audit_log (chain, seq, at, actor, office, action, subject, detail, prev_hash, hash)
-            VALUES (p_chain, head.seq + 1, t, p_actor, p_office, p_action[1], p_subject[1], p_detail[1], prevs[1], h);
-    ELSE
-        INSERT INTO audit_log (chain, seq, at, actor, office, action, subject, detail, prev_hash, hash)
-            SELECT p_chain, head.seq + u.i, t, p_actor, p_office, u.action, u.subject, u.detail, u.prev, u.hash
-              FROM unnest(p_action, p_subject, p_detail, prevs, hashes) WITH ORDINALITY AS u(action, subject, detail, prev, hash, i);
-    END IF;
+        SELECT p_chain, head.seq + u.i, t, p_actor, p_office, u.action, u.subject, u.detail, u.prev, u.hash
+          FROM unnest(p_action, p_subject, p_detail, prevs, hashes) WITH ORDINALITY AS u(action, subject, detail, prev, hash, i))
     UPDATE audit_head SET seq = head.seq + n, hash = h WHERE chain = p_chain;
     RETURN n;
 END $$;
