@@ -155,7 +155,7 @@ func (e *Engine) StartBatch(ctx context.Context, actor ledger.Actor, id int64) (
 		b, ln := s.arg(id, "bigint"), s.arg(line, "text")
 		s.with("src", `SELECT id, `+s.arg("batch "+strconv.FormatInt(id, 10), "text")+` AS note FROM applications
 			WHERE batch_id = `+b+` AND state = 'approved' AND NOT paused ORDER BY id FOR UPDATE`)
-		moved := s.moveApps("app", "SELECT id, note FROM src", lifecycle.Approved, lifecycle.Queued, actor, ledger.Chain(tx))
+		moved := s.moveHeldApps("app", "SELECT id, note FROM src", lifecycle.Approved, lifecycle.Queued, actor, ledger.Chain(tx))
 		s.with("job", `INSERT INTO jobs (id, application_id, batch_id, line, attempt)
 			SELECT gen_random_uuid(), id, `+b+`, `+ln+`, 1 FROM app ORDER BY id RETURNING id, application_id`)
 		s.with("jobq", `INSERT INTO outbox (event_id, subject, payload) SELECT id, `+s.arg(JobSubject+line, "text")+`,

@@ -75,7 +75,7 @@ func (e *Engine) take(ctx context.Context, station string, j Job, serial string)
 		spoil := s.moveCards("spoil", `SELECT c.serial, `+s.arg("station stopped mid-card", "text")+` AS note
 			FROM cards c, ok WHERE ok.job = 'taken' AND c.application_id = ok.app AND c.job_id = `+id+` AND c.state = 'blank'`,
 			lifecycle.Blank, lifecycle.Spoiled, "", actor, chain)
-		move := s.moveApps("app", "SELECT app AS id, ''::text AS note FROM ok WHERE job = 'queued'",
+		move := s.moveHeldApps("app", "SELECT app AS id, ''::text AS note FROM ok WHERE job = 'queued'",
 			lifecycle.Queued, lifecycle.Personalizing, actor, chain)
 		s.with("take", `UPDATE jobs SET state = 'taken', station = `+s.arg(station, "text")+`, updated_at = now()
 			WHERE id = `+id+` AND EXISTS (SELECT 1 FROM ok) RETURNING 1`)
@@ -159,9 +159,9 @@ func (e *Engine) CompleteJob(ctx context.Context, station string, j Job, serial,
 		s.with("a", "SELECT state FROM applications WHERE id = "+app+" FOR UPDATE")
 		s.with("ok", "SELECT 1 FROM j, c, a WHERE j.state = 'taken' AND c.state = 'blank' AND a.state = 'personalizing'")
 		s.with("done", "UPDATE jobs SET state = 'done', updated_at = now() WHERE id = "+id+" AND EXISTS (SELECT 1 FROM ok) RETURNING 1")
-		card := s.moveCards("card", "SELECT "+sn+" AS serial, ''::text AS note FROM ok", lifecycle.Blank, lifecycle.Encoded,
+		card := s.moveHeldCards("card", "SELECT "+sn+" AS serial, ''::text AS note FROM ok", lifecycle.Blank, lifecycle.Encoded,
 			", mrz = "+s.arg(mrz, "text"), actor, chain)
-		move := s.moveApps("app", "SELECT "+app+" AS id, 'card ' || "+sn+" AS note FROM ok",
+		move := s.moveHeldApps("app", "SELECT "+app+" AS id, 'card ' || "+sn+" AS note FROM ok",
 			lifecycle.Personalizing, lifecycle.Personalized, actor, chain)
 		return &s, "SELECT (SELECT state FROM j), (SELECT state FROM c), (SELECT state FROM a), " +
 				countOf("done") + ", " + card + ", " + move,
@@ -198,9 +198,9 @@ func (e *Engine) SpoilCard(ctx context.Context, station string, j Job, serial, r
 		s.with("ok", `SELECT a.batch_id, a.line, a.attempts FROM j, a WHERE j.state = 'taken' AND a.state = 'personalizing'
 			AND a.line IS NOT NULL AND (`+sn+` = '' OR EXISTS (SELECT 1 FROM c WHERE c.state = 'blank'))`)
 		s.with("js", "UPDATE jobs SET state = 'spoiled', updated_at = now() WHERE id = "+id+" AND EXISTS (SELECT 1 FROM ok) RETURNING 1")
-		card := s.moveCards("card", "SELECT "+sn+" AS serial, "+why+" AS note FROM ok WHERE "+sn+" <> ''",
+		card := s.moveHeldCards("card", "SELECT "+sn+" AS serial, "+why+" AS note FROM ok WHERE "+sn+" <> ''",
 			lifecycle.Blank, lifecycle.Spoiled, "", actor, chain)
-		move := s.moveApps("app", "SELECT "+app+" AS id, 'card spoiled: ' || "+why+" AS note FROM ok",
+		move := s.moveHeldApps("app", "SELECT "+app+" AS id, 'card spoiled: ' || "+why+" AS note FROM ok",
 			lifecycle.Personalizing, lifecycle.Queued, actor, chain)
 		// Reading js makes the old job leave jobs_one_open before the new one enters it.
 		s.with("nj", `INSERT INTO jobs (id, application_id, batch_id, line, attempt)
@@ -268,8 +268,8 @@ func (e *Engine) MarkPrinted(ctx context.Context, actor ledger.Actor, appID int6
 			AND state NOT IN ('blank', 'spoiled', 'qc_failed', 'revoked', 'returned') FOR UPDATE`)
 		s.with("a", "SELECT state FROM applications WHERE id = "+app+" FOR UPDATE")
 		s.with("ok", "SELECT g.serial FROM g, a WHERE g.state = 'encoded' AND a.state = 'personalized'")
-		card := s.moveCards("card", "SELECT serial, ''::text AS note FROM ok", lifecycle.Encoded, lifecycle.CardPrinted, "", actor, chain)
-		move := s.moveApps("app", "SELECT "+app+" AS id, 'card ' || serial AS note FROM ok",
+		card := s.moveHeldCards("card", "SELECT serial, ''::text AS note FROM ok", lifecycle.Encoded, lifecycle.CardPrinted, "", actor, chain)
+		move := s.moveHeldApps("app", "SELECT "+app+" AS id, 'card ' || serial AS note FROM ok",
 			lifecycle.Personalized, lifecycle.Printed, actor, chain)
 		return &s, "SELECT (SELECT serial FROM g), (SELECT state FROM g), (SELECT state FROM a), " + card + ", " + move,
 			[]any{&serial, &cardState, &appState, &cards, &apps}
@@ -346,7 +346,7 @@ func (e *Engine) MarkPrintedSet(ctx context.Context, actor ledger.Actor, appIDs 
 		s.with("ok", `SELECT id, serial FROM a WHERE NOT paused
 			AND NOT EXISTS (SELECT 1 FROM a WHERE NOT paused AND card IS DISTINCT FROM 'encoded')`)
 		card := s.moveCards("card", "SELECT serial, ''::text AS note FROM ok", lifecycle.Encoded, lifecycle.CardPrinted, "", actor, chain)
-		move := s.moveApps("app", "SELECT id, 'card ' || serial AS note FROM ok", lifecycle.Personalized, lifecycle.Printed, actor, chain)
+		move := s.moveHeldApps("app", "SELECT id, 'card ' || serial AS note FROM ok", lifecycle.Personalized, lifecycle.Printed, actor, chain)
 		return &s, "SELECT (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM a WHERE paused), (SELECT count(*) FROM a WHERE NOT paused), " +
 				card + ", " + move,
 			[]any{&paused, &ready, &cards, &apps}
@@ -370,7 +370,7 @@ func (e *Engine) QCPassSet(ctx context.Context, actor ledger.Actor, appIDs []int
 		var s stmt
 		s.with("a", `SELECT id, paused FROM applications WHERE id = ANY(`+s.arg(appIDs, "bigint[]")+`) AND state = 'printed'
 			ORDER BY id FOR UPDATE`)
-		move := s.moveApps("app", "SELECT id, ''::text AS note FROM a WHERE NOT paused", lifecycle.Printed, lifecycle.QCPassed, actor, chain)
+		move := s.moveHeldApps("app", "SELECT id, ''::text AS note FROM a WHERE NOT paused", lifecycle.Printed, lifecycle.QCPassed, actor, chain)
 		return &s, "SELECT (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM a WHERE paused), (SELECT count(*) FROM a WHERE NOT paused), " + move,
 			[]any{&paused, &ready, &moved}
 	})

@@ -202,11 +202,11 @@ func (e *Engine) Hand(ctx context.Context, actor ledger.Actor, h Handover) error
 		note := s.arg(h.Note, "text")
 		s.with("g", `SELECT a.id, c.serial, a.delivery->>'office' AS office FROM applications a
 			JOIN cards c ON c.application_id = a.id AND c.state = 'in_stock'
-			WHERE a.receipt = `+s.arg(h.Receipt, "text")+` AND a.state = 'at_office' FOR UPDATE OF a`)
+			WHERE a.receipt = `+s.arg(h.Receipt, "text")+` AND a.state = 'at_office' FOR UPDATE OF a, c`)
 		sn := s.arg(h.Serial, "text")
 		s.with("ok", "SELECT id, serial FROM g WHERE office = "+s.arg(actor.Office, "text")+" AND ("+sn+" = '' OR serial = "+sn+")")
-		card := s.moveCards("card", "SELECT serial, "+note+" AS note FROM ok", lifecycle.InStock, cardTo, "", actor, chain)
-		move := s.moveApps("app", "SELECT id, "+note+" AS note FROM ok", lifecycle.AtOffice, appTo, actor, chain)
+		card := s.moveHeldCards("card", "SELECT serial, "+note+" AS note FROM ok", lifecycle.InStock, cardTo, "", actor, chain)
+		move := s.moveHeldApps("app", "SELECT id, "+note+" AS note FROM ok", lifecycle.AtOffice, appTo, actor, chain)
 		s.with("ho", `INSERT INTO handovers (application_id, serial, outcome, received_by, staff, note)
 			SELECT id, serial, `+s.arg(h.Outcome, "text")+`, `+s.arg(h.ReceivedBy, "text")+`, `+s.arg(actor.Name, "text")+`, `+note+`
 			FROM ok RETURNING 1`)

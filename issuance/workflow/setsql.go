@@ -95,19 +95,34 @@ func (s *stmt) run(ctx context.Context, q interface {
 
 // moveApps adds WITH items moving the applications of src (a query with columns id and
 // note) from -> to, when they are still in from (each is locked by its key, then its
-// state checked: no plan can turn the move into a scan of every application in from), with a timeline row, an audit entry and
-// an outbox event each (the shape of ledger.Event). It returns an expression giving the
-// number of applications moved (the inserts of a WITH item always run to completion, a
-// row for each moved row, or the statement fails). The moved rows are in WITH item
-// name (columns id, note and ev, the event ID).
+// state checked: no plan can turn the move into a scan of every application in from),
+// with a timeline row, an audit entry and an outbox event each (the shape of
+// ledger.Event). It returns an expression giving the number of applications moved (the
+// inserts of a WITH item always run to completion, a row for each moved row, or the
+// statement fails). The moved rows are in WITH item name (columns id, note and ev, the
+// event ID).
 func (s *stmt) moveApps(name, src string, from, to lifecycle.AppState, actor ledger.Actor, chain int16) string {
+	return s.moveAppsOf(name, src, false, from, to, actor, chain)
+}
+
+// moveHeldApps is moveApps for a src whose rows this statement has already locked
+// (FOR UPDATE) and found in from: they are updated by key without a second look.
+func (s *stmt) moveHeldApps(name, src string, from, to lifecycle.AppState, actor ledger.Actor, chain int16) string {
+	return s.moveAppsOf(name, src, true, from, to, actor, chain)
+}
+
+func (s *stmt) moveAppsOf(name, src string, held bool, from, to lifecycle.AppState, actor ledger.Actor, chain int16) string {
 	if err := lifecycle.CheckApp(from, to); err != nil {
 		s.fail(err)
 	}
 	f, t := s.arg(string(from), "text"), s.arg(string(to), "text")
 	who, office := s.arg(actor.Name, "text"), s.arg(actor.Office, "text")
-	s.with(name+"_k", `SELECT x.id, s.note FROM (`+src+`) s
+	if held {
+		s.with(name+"_k", src)
+	} else {
+		s.with(name+"_k", `SELECT x.id, s.note FROM (`+src+`) s
 		CROSS JOIN LATERAL (SELECT id, state FROM applications WHERE id = s.id FOR UPDATE) x WHERE x.state = `+f)
+	}
 	s.with(name, `UPDATE applications a SET state = `+t+`, updated_at = now() FROM `+name+`_k s
 		WHERE a.id = s.id RETURNING a.id, s.note, gen_random_uuid() AS ev`)
 	s.with(name+"_ev", `INSERT INTO application_events (application_id, from_state, to_state, actor, office, note)
@@ -122,16 +137,30 @@ func (s *stmt) moveApps(name, src string, from, to lifecycle.AppState, actor led
 }
 
 // moveCards adds WITH items moving the cards of src (a query with columns serial and
-// note) from -> to, when they are still in from, with a card event and an audit entry
-// each, as cardTransition does; set adds assignments (", mrz = ..."). It returns an
-// expression giving the number of cards moved.
+// note) from -> to, when they are still in from (locked by key, then checked), with a
+// card event and an audit entry each, as cardTransition does; set adds assignments
+// (", mrz = ..."). It returns an expression giving the number of cards moved.
 func (s *stmt) moveCards(name, src string, from, to lifecycle.CardState, set string, actor ledger.Actor, chain int16) string {
+	return s.moveCardsOf(name, src, false, from, to, set, actor, chain)
+}
+
+// moveHeldCards is moveCards for a src whose rows this statement has already locked
+// (FOR UPDATE) and found in from.
+func (s *stmt) moveHeldCards(name, src string, from, to lifecycle.CardState, set string, actor ledger.Actor, chain int16) string {
+	return s.moveCardsOf(name, src, true, from, to, set, actor, chain)
+}
+
+func (s *stmt) moveCardsOf(name, src string, held bool, from, to lifecycle.CardState, set string, actor ledger.Actor, chain int16) string {
 	if err := lifecycle.CheckCard(from, to); err != nil {
 		s.fail(err)
 	}
 	f, t, who := s.arg(string(from), "text"), s.arg(string(to), "text"), s.arg(actor.Name, "text")
-	s.with(name+"_k", `SELECT x.serial, s.note FROM (`+src+`) s
+	if held {
+		s.with(name+"_k", src)
+	} else {
+		s.with(name+"_k", `SELECT x.serial, s.note FROM (`+src+`) s
 		CROSS JOIN LATERAL (SELECT serial, state FROM cards WHERE serial = s.serial FOR UPDATE) x WHERE x.state = `+f)
+	}
 	s.with(name, `UPDATE cards c SET state = `+t+`, reason = CASE WHEN s.note = '' THEN c.reason ELSE s.note END,
 		updated_at = now()`+set+` FROM `+name+`_k s WHERE c.serial = s.serial
 		RETURNING c.serial, s.note`)
