@@ -19,8 +19,8 @@ import (
 // state changes (a batch, a shipment) or every write of one card step costs one round
 // trip. Each state change writes exactly what ledger.Transition and cardTransition
 // write: the timeline row, the audit entry and, for applications, the outbox event.
-// The audit entries of the whole statement are appended by one call of SQL function
-// audit_append_set on the statement's chain, so the chain's head moves once.
+// The audit entries of the whole statement are chained onto the statement's chain in
+// the statement itself (SQL function audit_hashes), so the chain's head moves once.
 type stmt struct {
 	args   []any
 	items  []string
@@ -60,19 +60,30 @@ func (s *stmt) audit(name, src string, actor ledger.Actor, chain int16) {
 
 // build returns the statement with final (a select list: "SELECT a, b, ...") as its
 // main query. With audit entries to write, it appends one boolean column to final, true
-// when every moved row got its entry: reading the audit item is also what makes it run
-// (a WITH item that only selects runs only when read).
+// when every moved row got its entry and the chain's head moved.
 func (s *stmt) build(final string, dest []any) (string, []any, *bool) {
 	items := s.items
 	if len(s.audits) == 0 {
 		return "WITH " + strings.Join(items, ",\n") + "\n" + final, dest, nil
 	}
-	agg := func(col string) string { return "array_agg(" + col + " ORDER BY g, k)" }
-	items = append(items[:len(items):len(items)], "audit AS (SELECT audit_append_set("+s.arg(s.chain, "smallint")+", "+
-		s.arg(s.actor.Name, "text")+", "+s.arg(s.actor.Office, "text")+", "+agg("action")+", "+agg("subject")+", "+agg("detail")+
-		") AS n FROM ("+strings.Join(s.audits, " UNION ALL ")+") u)")
+	// The entries are chained in the statement itself: the head is locked (only when there
+	// are entries), SQL function audit_hashes computes the chain, the entries are
+	// inserted and the head moved once.
+	chain, who, office := s.arg(s.chain, "smallint"), s.arg(s.actor.Name, "text"), s.arg(s.actor.Office, "text")
+	agg := func(col string) string { return "array_agg(" + col + " ORDER BY g, k) AS " + col }
+	items = append(items[:len(items):len(items)],
+		"audit_in AS (SELECT count(*) AS n, "+agg("action")+", "+agg("subject")+", "+agg("detail")+
+			" FROM ("+strings.Join(s.audits, " UNION ALL ")+") u)",
+		"audit_l AS (SELECT seq, hash FROM audit_head WHERE chain = "+chain+" AND (SELECT n FROM audit_in) > 0 FOR UPDATE)",
+		"audit_c AS (SELECT l.seq, i.n, i.action, i.subject, i.detail, audit_hashes("+chain+", l.seq, l.hash, now(), "+who+", "+office+
+			", i.action, i.subject, i.detail) AS hs FROM audit_l l, audit_in i)",
+		"audit_ins AS (INSERT INTO audit_log (chain, seq, at, actor, office, action, subject, detail, prev_hash, hash) "+
+			"SELECT "+chain+", c.seq + u.i, now(), "+who+", "+office+", u.action, u.subject, u.detail, u.prev, u.hash FROM audit_c c, "+
+			"unnest(c.action, c.subject, c.detail, c.hs[1:c.n], c.hs[2:c.n + 1]) WITH ORDINALITY AS u(action, subject, detail, prev, hash, i) RETURNING 1)",
+		"audit_mv AS (UPDATE audit_head SET seq = c.seq + c.n, hash = c.hs[c.n + 1] FROM audit_c c WHERE chain = "+chain+" RETURNING 1)")
 	ok := new(bool)
-	final += ", (SELECT n FROM audit) = " + countOf(s.moved...)
+	moved := countOf(s.moved...)
+	final += ", " + countOf("audit_ins") + " = " + moved + " AND " + countOf("audit_mv") + " = least(" + moved + ", 1)"
 	return "WITH " + strings.Join(items, ",\n") + "\n" + final, append(dest[:len(dest):len(dest)], ok), ok
 }
 
