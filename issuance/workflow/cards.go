@@ -57,8 +57,21 @@ func (e *Engine) TakeJob(ctx context.Context, station string, j Job, serial stri
 	return e.take(ctx, station, j, serial)
 }
 
-// take is BeginJob, and with a serial also StartCard, in one statement.
+// take is BeginJob, and with a serial also StartCard, in one statement. The statement
+// for a queued job is the smaller one; a job found taken (its station died) is taken
+// over by a second statement that also spoils the dead attempt's chip.
 func (e *Engine) take(ctx context.Context, station string, j Job, serial string) error {
+	err := e.takeJob(ctx, station, j, serial, false)
+	if errors.Is(err, errTakeOver) {
+		err = e.takeJob(ctx, station, j, serial, true)
+	}
+	return err
+}
+
+// errTakeOver: the job is held by a station that died; take it over.
+var errTakeOver = errors.New("workflow: job to take over")
+
+func (e *Engine) takeJob(ctx context.Context, station string, j Job, serial string, takeOver bool) error {
 	actor := ledger.System("station:" + station)
 	var jobState, batchState, appState *string
 	var paused *bool
@@ -69,12 +82,18 @@ func (e *Engine) take(ctx context.Context, station string, j Job, serial string)
 		s.with("g", `SELECT j.state AS job, j.batch_id, b.state AS batch, a.id AS app, a.state, a.paused FROM jobs j
 			JOIN batches b ON b.id = j.batch_id JOIN applications a ON a.id = j.application_id
 			WHERE j.id = `+id+` FOR UPDATE OF j, a`)
-		s.with("ok", `SELECT job, batch_id, app FROM g WHERE job IN ('queued', 'taken') AND batch <> 'paused' AND NOT paused
-			AND (job = 'taken' OR state = 'queued')`)
-		// A previous holder died. Its chip, if any, never completed: spoil it.
-		spoil := s.moveCards("spoil", `SELECT c.serial, `+s.arg("station stopped mid-card", "text")+` AS note
-			FROM cards c, ok WHERE ok.job = 'taken' AND c.application_id = ok.app AND c.job_id = `+id+` AND c.state = 'blank'`,
-			lifecycle.Blank, lifecycle.Spoiled, "", actor, chain)
+		want := "job = 'queued' AND state = 'queued'"
+		if takeOver {
+			want = "job = 'taken'"
+		}
+		s.with("ok", `SELECT job, batch_id, app FROM g WHERE batch <> 'paused' AND NOT paused AND `+want)
+		spoil := "0"
+		if takeOver {
+			// A previous holder died. Its chip, if any, never completed: spoil it.
+			spoil = s.moveCards("spoil", `SELECT c.serial, `+s.arg("station stopped mid-card", "text")+` AS note
+				FROM cards c, ok WHERE c.application_id = ok.app AND c.job_id = `+id+` AND c.state = 'blank'`,
+				lifecycle.Blank, lifecycle.Spoiled, "", actor, chain)
+		}
 		move := s.moveHeldApps("app", "SELECT app AS id, ''::text AS note FROM ok WHERE job = 'queued'",
 			lifecycle.Queued, lifecycle.Personalizing, actor, chain)
 		s.with("take", `UPDATE jobs SET state = 'taken', station = `+s.arg(station, "text")+`, updated_at = now()
@@ -105,6 +124,8 @@ func (e *Engine) take(ctx context.Context, station string, j Job, serial string)
 		return fmt.Errorf("%w: job %s is %s", ErrJobObsolete, j.ID, *jobState)
 	case *batchState == "paused" || *paused:
 		return fmt.Errorf("%w: job %s", ErrPaused, j.ID)
+	case *jobState == "taken" && !takeOver:
+		return errTakeOver
 	case *jobState == "queued" && *appState != string(lifecycle.Queued):
 		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, j.ApplicationID, lifecycle.Queued)
 	case taken != 1 || (*jobState == "queued" && moved != 1) || (serial != "" && written != 1):
