@@ -52,7 +52,7 @@ func (s *stmt) audit(name, src string, actor ledger.Actor, chain int16) {
 	case s.actor == nil:
 		s.actor, s.chain = &actor, chain
 	case *s.actor != actor || s.chain != chain:
-		s.fail(fmt.Errorf("workflow: one statement records one actor on one audit chain"))
+		s.fail(errors.New("workflow: one statement records one actor on one audit chain"))
 	}
 	s.audits = append(s.audits, "SELECT "+strconv.Itoa(len(s.audits))+" AS g, "+src)
 	s.moved = append(s.moved, name)
