@@ -37,30 +37,20 @@ func cardTransition(ctx context.Context, tx pgx.Tx, actor ledger.Actor, serial s
 	return nil
 }
 
-// BeginJob is called by a station when it takes a job from the work queue. It moves the
-// application queued -> personalizing. A job delivered again after a station died
-// mid-card is taken over: the half-written chip of the dead attempt is marked spoiled.
-// ErrJobObsolete means the job was already finished or replaced (ack it and move on);
-// ErrPaused means hold it for later. One statement: every write is conditioned on the
-// checks, so a refused job changes nothing.
-func (e *Engine) BeginJob(ctx context.Context, station string, j Job) error {
-	return e.take(ctx, station, j, "")
-}
-
-// TakeJob is BeginJob and StartCard in one statement, for a station that already holds
-// the blank chip it will write: the job is taken and the chip recorded for it, or,
-// refused, nothing is written at all (ErrJobObsolete, ErrPaused, ErrChipUsed).
+// TakeJob is called by a station holding a blank chip, whose serial it has read, when
+// it takes a job from the work queue: in one statement the job is taken, the
+// application moves queued -> personalizing and the chip is recorded for the job (it
+// is bound to the application only by CompleteJob, once written and read back). A job
+// delivered again after a station died mid-card is taken over: the half-written chip of
+// the dead attempt is marked spoiled. Refused, it writes nothing: ErrJobObsolete means
+// the job was already finished or replaced (ack it and move on), ErrPaused means hold
+// it for later, ErrChipUsed means the chip was used before and must be rejected. The
+// statement for a queued job is the smaller one; a job found taken is taken over by a
+// second statement that also spoils the dead attempt's chip.
 func (e *Engine) TakeJob(ctx context.Context, station string, j Job, serial string) error {
 	if serial == "" {
 		return fmt.Errorf("workflow: take job %s: no chip serial", j.ID)
 	}
-	return e.take(ctx, station, j, serial)
-}
-
-// take is BeginJob, and with a serial also StartCard, in one statement. The statement
-// for a queued job is the smaller one; a job found taken (its station died) is taken
-// over by a second statement that also spoils the dead attempt's chip.
-func (e *Engine) take(ctx context.Context, station string, j Job, serial string) error {
 	err := e.takeJob(ctx, station, j, serial, false)
 	if errors.Is(err, errTakeOver) {
 		err = e.takeJob(ctx, station, j, serial, true)
@@ -98,18 +88,14 @@ func (e *Engine) takeJob(ctx context.Context, station string, j Job, serial stri
 			lifecycle.Queued, lifecycle.Personalizing, actor, chain)
 		s.with("take", `UPDATE jobs SET state = 'taken', station = `+s.arg(station, "text")+`, updated_at = now()
 			WHERE id = `+id+` AND EXISTS (SELECT 1 FROM ok) RETURNING 1`)
-		card := "0"
-		if serial != "" {
-			// Reading spoil first makes the dead attempt's chip leave cards_one_good before
-			// the new one enters it.
-			s.with("c", `INSERT INTO cards (serial, application_id, batch_id, job_id, state)
-				SELECT `+s.arg(serial, "text")+`, ok.app, ok.batch_id, `+id+`, 'blank' FROM ok WHERE `+spoil+` >= 0 RETURNING serial`)
-			s.with("c_ev", `INSERT INTO card_events (serial, from_state, to_state, actor)
-				SELECT serial, '', 'blank', `+s.arg(actor.Name, "text")+` FROM c RETURNING 1`)
-			card = countOf("c")
-		}
+		// Reading spoil first makes the dead attempt's chip leave cards_one_good before the
+		// new one enters it.
+		s.with("c", `INSERT INTO cards (serial, application_id, batch_id, job_id, state)
+			SELECT `+s.arg(serial, "text")+`, ok.app, ok.batch_id, `+id+`, 'blank' FROM ok WHERE `+spoil+` >= 0 RETURNING serial`)
+		s.with("c_ev", `INSERT INTO card_events (serial, from_state, to_state, actor)
+			SELECT serial, '', 'blank', `+s.arg(actor.Name, "text")+` FROM c RETURNING 1`)
 		return &s, "SELECT (SELECT job FROM g), (SELECT batch FROM g), (SELECT state FROM g), (SELECT paused FROM g), " +
-				move + ", " + countOf("take") + ", " + card,
+				move + ", " + countOf("take") + ", " + countOf("c"),
 			[]any{&jobState, &batchState, &appState, &paused, &moved, &taken, &written}
 	})
 	var pe *pgconn.PgError
@@ -117,7 +103,7 @@ func (e *Engine) takeJob(ctx context.Context, station string, j Job, serial stri
 	case errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "cards_pkey":
 		return fmt.Errorf("%w: %s", ErrChipUsed, serial)
 	case err != nil:
-		return fmt.Errorf("workflow: begin job: %w", err)
+		return fmt.Errorf("workflow: take job: %w", err)
 	case jobState == nil:
 		return fmt.Errorf("%w: unknown job %s", ErrJobObsolete, j.ID)
 	case *jobState != "queued" && *jobState != "taken":
@@ -128,38 +114,8 @@ func (e *Engine) takeJob(ctx context.Context, station string, j Job, serial stri
 		return errTakeOver
 	case *jobState == "queued" && *appState != string(lifecycle.Queued):
 		return fmt.Errorf("%w: application %d, expected %s", ledger.ErrStateChanged, j.ApplicationID, lifecycle.Queued)
-	case taken != 1 || (*jobState == "queued" && moved != 1) || (serial != "" && written != 1):
+	case taken != 1 || (*jobState == "queued" && moved != 1) || written != 1:
 		return fmt.Errorf("%w: job %s changed while it was taken", ledger.ErrStateChanged, j.ID)
-	}
-	return nil
-}
-
-// StartCard records that a blank chip with this serial is being written for the job.
-// The chip is not yet bound to the application: that happens in CompleteJob, after
-// every step and the read-back succeeded. ErrChipUsed means the chip was used before
-// (it is not blank) and must be rejected.
-func (e *Engine) StartCard(ctx context.Context, station string, j Job, serial string) error {
-	var jobState *string
-	var written int
-	err := e.single(ctx, func(int16) (*stmt, string, []any) {
-		var s stmt
-		id := s.arg(j.ID, "uuid")
-		s.with("j", "SELECT state FROM jobs WHERE id = "+id+" FOR UPDATE")
-		s.with("c", `INSERT INTO cards (serial, application_id, batch_id, job_id, state)
-			SELECT `+s.arg(serial, "text")+`, `+s.arg(j.ApplicationID, "bigint")+`, `+s.arg(j.BatchID, "bigint")+`, `+id+`, 'blank'
-			FROM j WHERE state = 'taken' RETURNING serial`)
-		s.with("ev", `INSERT INTO card_events (serial, from_state, to_state, actor)
-			SELECT serial, '', 'blank', `+s.arg("system:station:"+station, "text")+` FROM c RETURNING 1`)
-		return &s, "SELECT (SELECT state FROM j), " + countOf("c", "ev"), []any{&jobState, &written}
-	})
-	var pe *pgconn.PgError
-	switch {
-	case errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "cards_pkey":
-		return fmt.Errorf("%w: %s", ErrChipUsed, serial)
-	case err != nil:
-		return fmt.Errorf("workflow: start card: %w", err)
-	case jobState == nil || *jobState != "taken" || written != 2:
-		return fmt.Errorf("%w: job %s", ErrJobObsolete, j.ID)
 	}
 	return nil
 }

@@ -101,11 +101,10 @@ func TestStepsWriteTheirRecords(t *testing.T) {
 		do   func() error
 		want error
 	}{
-		{"start card before the job is taken", func() error { return w.engine.StartCard(ctx, station, j1, "CHIPA") }, workflow.ErrJobObsolete},
 		{"complete a job never taken", func() error { return w.engine.CompleteJob(ctx, station, j1, "CHIPA", "MRZ") }, workflow.ErrJobObsolete},
 		{"spoil a job never taken", func() error { return w.engine.SpoilCard(ctx, station, j1, "", "x") }, workflow.ErrJobObsolete},
-		{"begin an unknown job", func() error {
-			return w.engine.BeginJob(ctx, station, workflow.Job{ID: "00000000-0000-4000-8000-000000000000", ApplicationID: 1})
+		{"take an unknown job", func() error {
+			return w.engine.TakeJob(ctx, station, workflow.Job{ID: "00000000-0000-4000-8000-000000000000", ApplicationID: 1}, "CHIPZ")
 		}, workflow.ErrJobObsolete},
 		{"print before personalization", func() error { return w.engine.MarkPrinted(ctx, operator, 1) }, nil},
 		{"QC before printing", func() error { return w.engine.QCPass(ctx, operator, 1) }, ledger.ErrStateChanged},
@@ -124,14 +123,11 @@ func TestStepsWriteTheirRecords(t *testing.T) {
 	}
 
 	t.Run("personalize, take over, spoil and pause", func(t *testing.T) {
-		if err := w.engine.BeginJob(ctx, station, j1); err != nil {
+		if err := w.engine.TakeJob(ctx, station, j1, "CHIPA"); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.engine.StartCard(ctx, station, j1, "CHIPA"); err != nil {
-			t.Fatal(err)
-		}
-		// The station died: the job is delivered again and taken over; its blank chip is spoiled.
-		if err := w.engine.BeginJob(ctx, station, j1); err != nil {
+		// The station died: the job is delivered again and taken over with CHIPB; its blank chip is spoiled.
+		if err := w.engine.TakeJob(ctx, station, j1, "CHIPB"); err != nil {
 			t.Fatal(err)
 		}
 		var state, reason string
@@ -139,14 +135,8 @@ func TestStepsWriteTheirRecords(t *testing.T) {
 			state != "spoiled" || reason != "station stopped mid-card" {
 			t.Fatalf("taken-over chip: %s %q %v", state, reason, err)
 		}
-		if err := w.engine.StartCard(ctx, station, j1, "CHIPB"); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.engine.BeginJob(ctx, station, j2); err != nil {
-			t.Fatal(err)
-		}
 		before := written(t, w)
-		if err := w.engine.StartCard(ctx, station, j2, "CHIPB"); !errors.Is(err, workflow.ErrChipUsed) {
+		if err := w.engine.TakeJob(ctx, station, j2, "CHIPB"); !errors.Is(err, workflow.ErrChipUsed) {
 			t.Fatalf("reused chip: %v, want ErrChipUsed", err)
 		}
 		if err := w.engine.CompleteJob(ctx, station, j1, "CHIPC", "MRZ"); !errors.Is(err, ledger.ErrStateChanged) {
@@ -161,7 +151,7 @@ func TestStepsWriteTheirRecords(t *testing.T) {
 		if err := w.engine.CompleteJob(ctx, station, j1, "CHIPB", "IDVNM1"); !errors.Is(err, workflow.ErrJobObsolete) {
 			t.Fatalf("second completion: %v, want ErrJobObsolete", err)
 		}
-		if err := w.engine.StartCard(ctx, station, j2, "CHIPD"); err != nil {
+		if err := w.engine.TakeJob(ctx, station, j2, "CHIPD"); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.engine.SpoilCard(ctx, station, j2, "CHIPD", "tear after APDU 12"); err != nil {
@@ -174,7 +164,7 @@ func TestStepsWriteTheirRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 		before = written(t, w)
-		if err := w.engine.BeginJob(ctx, station, j3); !errors.Is(err, workflow.ErrPaused) {
+		if err := w.engine.TakeJob(ctx, station, j3, "CHIPE"); !errors.Is(err, workflow.ErrPaused) {
 			t.Fatalf("paused application: %v, want ErrPaused", err)
 		}
 		if after := written(t, w); after != before {
@@ -267,10 +257,7 @@ func TestStageSets(t *testing.T) {
 	for app := int64(1); app <= 5; app++ {
 		j := openJob(t, w, app)
 		serial := fmt.Sprintf("CHIP%d", app)
-		if err := w.engine.BeginJob(ctx, "st1", j); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.engine.StartCard(ctx, "st1", j, serial); err != nil {
+		if err := w.engine.TakeJob(ctx, "st1", j, serial); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.engine.CompleteJob(ctx, "st1", j, serial, "MRZ"); err != nil {
