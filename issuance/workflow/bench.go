@@ -170,28 +170,8 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 // that passed QC, the office receives it at once, and its counters hand the cards over
 // as they arrive, until n applications are delivered.
 func runLine(ctx context.Context, e *Engine, op, staff ledger.Actor, office string, n, counters int) error {
-	queue := make(chan ShipmentItem, n)
-	failed := make(chan error, counters)
-	var hands sync.WaitGroup
-	for range counters {
-		hands.Add(1)
-		go func() {
-			defer hands.Done()
-			for it := range queue {
-				if err := e.Hand(ctx, staff, Handover{Receipt: it.Receipt, Serial: it.Serial, Outcome: "delivered", ReceivedBy: "holder"}); err != nil {
-					failed <- err
-					return
-				}
-			}
-		}()
-	}
-	closed := false
-	defer func() {
-		if !closed {
-			close(queue)
-			hands.Wait()
-		}
-	}()
+	desk := openCounters(ctx, e, staff, counters, n)
+	defer desk.close()
 	for shipped := 0; shipped < n; {
 		ship, err := e.Dispatch(ctx, op, office, n-shipped)
 		switch {
@@ -204,45 +184,65 @@ func runLine(ctx context.Context, e *Engine, op, staff ledger.Actor, office stri
 			}
 			shipped += len(ship.Items)
 			for _, it := range ship.Items {
-				queue <- it
+				desk.queue <- it
 			}
 		}
 		select {
-		case err := <-failed:
+		case err := <-desk.failed:
 			return err
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	closed = true
-	close(queue)
-	hands.Wait()
-	select {
-	case err := <-failed:
-		return err
-	default:
-		return nil
-	}
+	return desk.close()
 }
 
 // handOver hands items over at the office with the given number of counters.
 func handOver(ctx context.Context, e *Engine, staff ledger.Actor, items []ShipmentItem, counters int) error {
-	sem := make(chan struct{}, counters)
-	errs := make(chan error, len(items))
+	desk := openCounters(ctx, e, staff, counters, len(items))
 	for _, it := range items {
-		sem <- struct{}{}
+		desk.queue <- it
+	}
+	return desk.close()
+}
+
+// officeCounters are an office's counters: each hands over, to its holder, the cards queued
+// for it (up to size waiting) until the queue is closed or a hand-over fails.
+type officeCounters struct {
+	queue  chan ShipmentItem
+	failed chan error
+	done   sync.WaitGroup
+	once   sync.Once
+}
+
+func openCounters(ctx context.Context, e *Engine, staff ledger.Actor, n, size int) *officeCounters {
+	c := &officeCounters{queue: make(chan ShipmentItem, size), failed: make(chan error, n)}
+	for range n {
+		c.done.Add(1)
 		go func() {
-			defer func() { <-sem }()
-			errs <- e.Hand(ctx, staff, Handover{Receipt: it.Receipt, Serial: it.Serial, Outcome: "delivered", ReceivedBy: "holder"})
+			defer c.done.Done()
+			for it := range c.queue {
+				if err := e.Hand(ctx, staff, Handover{Receipt: it.Receipt, Serial: it.Serial, Outcome: "delivered", ReceivedBy: "holder"}); err != nil {
+					c.failed <- err
+					return
+				}
+			}
 		}()
 	}
-	for range items {
-		if err := <-errs; err != nil {
-			return err
-		}
+	return c
+}
+
+// close waits until the queued cards are handed over and returns the first failure.
+func (c *officeCounters) close() error {
+	c.once.Do(func() { close(c.queue) })
+	c.done.Wait()
+	select {
+	case err := <-c.failed:
+		return err
+	default:
+		return nil
 	}
-	return nil
 }
 
 // waitUntil polls query (a yes/no question) every 20 ms until the answer is no.

@@ -4,10 +4,11 @@
 // Every state change commits together with its timeline entry, audit entry and an
 // outbox row (package ledger). The Relay publishes outbox rows to JetStream with the
 // event ID as the message ID and then deletes them, so a row published twice (relay
-// crash between publish and delete) is dropped by the stream's de-duplication. Consumers are durable
-// pull consumers with explicit acknowledgement; each handler checks the expected state
-// before it acts, so a redelivered message does nothing twice. A message that fails
-// MaxDeliver times goes to the dead-letter list for an administrator.
+// crash between publish and delete) is dropped by the stream's de-duplication.
+// Consumers are durable pull consumers with explicit acknowledgement; each handler
+// checks the expected state before it acts, so a redelivered message does nothing
+// twice. A message that fails MaxDeliver times goes to the dead-letter list for an
+// administrator.
 package workflow
 
 import (
@@ -58,8 +59,8 @@ type Relay struct {
 // Run publishes until ctx ends. While rows keep coming it flushes round after round;
 // when the outbox is empty it looks again every Poll (default 20 ms). It does not use
 // LISTEN/NOTIFY, because PostgreSQL serialises the commits of all notifying
-// transactions. Transient errors (broker or
-// database restarting) are logged and retried.
+// transactions. Transient errors (broker or database restarting) are logged and
+// retried.
 func (r *Relay) Run(ctx context.Context) error {
 	if r.Batch <= 0 {
 		r.Batch = 500

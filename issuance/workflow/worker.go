@@ -177,6 +177,7 @@ func (s *StageWorker) handle(ctx context.Context, _ string, data []byte) error {
 
 func (s *StageWorker) handleSet(ctx context.Context, msgs []Message) []error {
 	errs := make([]error, len(msgs))
+	apps := make([]int64, len(msgs)) // the application of each event; 0 when malformed
 	ids := make([]int64, 0, len(msgs))
 	for i, m := range msgs {
 		ev, err := AppEvent(m.Data)
@@ -184,40 +185,37 @@ func (s *StageWorker) handleSet(ctx context.Context, msgs []Message) []error {
 			errs[i] = err
 			continue
 		}
+		apps[i] = ev.ApplicationID
 		ids = append(ids, ev.ApplicationID)
 	}
-	paused, err := s.DoSet(ctx, ids)
+	if len(ids) == 0 {
+		return errs
+	}
+	failed := map[int64]error{}
 	held := map[int64]bool{}
-	if err != nil && ctx.Err() == nil {
+	paused, err := s.DoSet(ctx, ids)
+	switch {
+	case err != nil && ctx.Err() == nil:
 		s.Log.Warn("workflow stage: set failed, trying one by one", "stage", s.Name, "applications", len(ids), "err", err)
-		failed := map[int64]error{}
 		for _, id := range ids {
 			p, err := s.DoSet(ctx, []int64{id})
+			failed[id], held[id] = err, len(p) == 1
+		}
+	case err != nil:
+		for _, id := range ids {
 			failed[id] = err
-			held[id] = len(p) == 1
-		}
-		for i, m := range msgs {
-			if errs[i] == nil {
-				ev, _ := AppEvent(m.Data)
-				errs[i] = failed[ev.ApplicationID]
-			}
-		}
-	} else if err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
 		}
 	}
 	for _, id := range paused {
 		held[id] = true
 	}
-	for i, m := range msgs {
-		if errs[i] != nil {
-			continue
-		}
-		if ev, _ := AppEvent(m.Data); held[ev.ApplicationID] {
-			errs[i] = fmt.Errorf("%w: application %d paused", ErrHold, ev.ApplicationID)
+	for i, id := range apps {
+		switch {
+		case errs[i] != nil:
+		case failed[id] != nil:
+			errs[i] = failed[id]
+		case held[id]:
+			errs[i] = fmt.Errorf("%w: application %d paused", ErrHold, id)
 		}
 	}
 	return errs
