@@ -25,7 +25,6 @@ type stmt struct {
 	args   []any
 	items  []string
 	audits []string // queries with columns g, k, action, subject, detail: one audit entry per row
-	moved  []string // the WITH items whose rows the audit entries are for
 	actor  *ledger.Actor
 	chain  int16
 	err    error // an illegal transition asked for: the statement is not run
@@ -45,9 +44,9 @@ func (s *stmt) fail(err error) {
 	}
 }
 
-// audit has every row of WITH item name recorded in the audit log: src selects
-// columns k (order within the item), action, subject and detail from name.
-func (s *stmt) audit(name, src string, actor ledger.Actor, chain int16) {
+// audit has every row of src recorded in the audit log: src selects columns k (order
+// within the item), action, subject and detail from the rows a WITH item moved.
+func (s *stmt) audit(src string, actor ledger.Actor, chain int16) {
 	switch {
 	case s.actor == nil:
 		s.actor, s.chain = &actor, chain
@@ -55,7 +54,6 @@ func (s *stmt) audit(name, src string, actor ledger.Actor, chain int16) {
 		s.fail(errors.New("workflow: one statement records one actor on one audit chain"))
 	}
 	s.audits = append(s.audits, "SELECT "+strconv.Itoa(len(s.audits))+" AS g, "+src)
-	s.moved = append(s.moved, name)
 }
 
 // build returns the statement with final (a select list: "SELECT a, b, ...") as its
@@ -75,16 +73,32 @@ func (s *stmt) build(final string, dest []any) (string, []any, *bool) {
 		"audit_in AS (SELECT count(*) AS n, "+agg("action")+", "+agg("subject")+", "+agg("detail")+
 			" FROM ("+strings.Join(s.audits, " UNION ALL ")+") u)",
 		"audit_l AS (SELECT seq, hash FROM audit_head WHERE chain = "+chain+" AND (SELECT n FROM audit_in) > 0 FOR UPDATE)",
-		"audit_c AS (SELECT l.seq, i.n, i.action, i.subject, i.detail, audit_hashes("+chain+", l.seq, l.hash, now(), "+who+", "+office+
-			", i.action, i.subject, i.detail) AS hs FROM audit_l l, audit_in i)",
+		"audit_c AS (SELECT l.seq, i.n, i.action, i.subject, i.detail, "+auditHashes(chain, who, office)+" AS hs FROM audit_l l, audit_in i)",
 		"audit_ins AS (INSERT INTO audit_log (chain, seq, at, actor, office, action, subject, detail, prev_hash, hash) "+
 			"SELECT "+chain+", c.seq + u.i, now(), "+who+", "+office+", u.action, u.subject, u.detail, u.prev, u.hash FROM audit_c c, "+
 			"unnest(c.action, c.subject, c.detail, c.hs[1:c.n], c.hs[2:c.n + 1]) WITH ORDINALITY AS u(action, subject, detail, prev, hash, i) RETURNING 1)",
 		"audit_mv AS (UPDATE audit_head SET seq = c.seq + c.n, hash = c.hs[c.n + 1] FROM audit_c c WHERE chain = "+chain+" RETURNING 1)")
+	// audit_in counts the rows of the moved items: every one of them needs its entry.
 	ok := new(bool)
-	moved := countOf(s.moved...)
-	final += ", " + countOf("audit_ins") + " = " + moved + " AND " + countOf("audit_mv") + " = least(" + moved + ", 1)"
+	final += ", " + countOf("audit_ins") + " = (SELECT n FROM audit_in) AND " + countOf("audit_mv") + " = least((SELECT n FROM audit_in), 1)"
 	return "WITH " + strings.Join(items, ",\n") + "\n" + final, append(dest[:len(dest):len(dest)], ok), ok
+}
+
+// auditHashes is the chain of audit_c: the head's hash, then one hash per entry of
+// audit_in (l and i). A step records one or two entries, which the expression chains
+// itself with the inlined SQL function audit_form; a set of more goes to audit_hashes,
+// whose plpgsql loop costs a function call and its set-up in every transaction.
+func auditHashes(chain, who, office string) string {
+	h := "l.hash"
+	hs := []string{h}
+	for k := 1; k <= 2; k++ {
+		n := strconv.Itoa(k)
+		h = "sha256(" + h + " || audit_form(" + chain + ", l.seq + " + n + ", now(), " + who + ", " + office +
+			", i.action[" + n + "], i.subject[" + n + "], i.detail[" + n + "]))"
+		hs = append(hs, h)
+	}
+	return "CASE WHEN i.n <= 2 THEN (ARRAY[" + strings.Join(hs, ", ") + "])[1:i.n + 1] ELSE audit_hashes(" + chain +
+		", l.seq, l.hash, now(), " + who + ", " + office + ", i.action, i.subject, i.detail) END"
 }
 
 // run executes the built statement on q and scans its one result row into dest.
@@ -138,7 +152,7 @@ func (s *stmt) moveAppsOf(name, src string, held bool, from, to lifecycle.AppSta
 		WHERE a.id = s.id RETURNING a.id, s.note, gen_random_uuid() AS ev`)
 	s.with(name+"_ev", `INSERT INTO application_events (application_id, from_state, to_state, actor, office, note)
 		SELECT id, `+f+`, `+t+`, `+who+`, `+office+`, note FROM `+name+` RETURNING 1`)
-	s.audit(name, `lpad(id::text, 20) AS k, `+s.arg("application."+string(to), "text")+` AS action, 'application/' || id AS subject,
+	s.audit(`lpad(id::text, 20) AS k, `+s.arg("application."+string(to), "text")+` AS action, 'application/' || id AS subject,
 		`+f+` || ' -> ' || `+t+` || CASE WHEN note = '' THEN '' ELSE ': ' || note END AS detail FROM `+name, actor, chain)
 	s.with(name+"_ob", `INSERT INTO outbox (event_id, subject, payload)
 		SELECT ev, `+s.arg(ledger.SubjectPrefix+string(to), "text")+`, jsonb_build_object('event_id', ev, 'application_id', id,
@@ -177,7 +191,7 @@ func (s *stmt) moveCardsOf(name, src string, held bool, from, to lifecycle.CardS
 		RETURNING c.serial, s.note`)
 	s.with(name+"_ev", `INSERT INTO card_events (serial, from_state, to_state, actor, note)
 		SELECT serial, `+f+`, `+t+`, `+who+`, note FROM `+name+` RETURNING 1`)
-	s.audit(name, `serial AS k, 'card.' || `+t+` AS action, 'card/' || serial AS subject,
+	s.audit(`serial AS k, 'card.' || `+t+` AS action, 'card/' || serial AS subject,
 		`+f+` || ' -> ' || `+t+` || ' ' || note AS detail FROM `+name, actor, chain)
 	return countOf(name)
 }
