@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -88,8 +89,10 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	}
 	var n int
 	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
+		// The batch size is written into the statement: with LIMIT as a parameter the
+		// planner keeps choosing a custom plan, planning the query again every round.
 		rows, err := tx.Query(ctx, `SELECT id, event_id::text, subject, payload::text FROM outbox
-			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.Batch)
+			ORDER BY id LIMIT `+strconv.Itoa(r.Batch)+` FOR UPDATE SKIP LOCKED`)
 		if err != nil {
 			return err
 		}
