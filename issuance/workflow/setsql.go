@@ -68,10 +68,12 @@ func (s *stmt) build(final string, dest []any) (string, []any, *bool) {
 	// are entries), SQL function audit_hashes computes the chain, the entries are
 	// inserted and the head moved once.
 	chain, who, office := s.arg(s.chain, "smallint"), s.arg(s.actor.Name, "text"), s.arg(s.actor.Office, "text")
-	agg := func(col string) string { return "array_agg(" + col + " ORDER BY g, k) AS " + col }
+	// The entries are sorted once, and the three arrays aggregated in that order: the
+	// order gives each entry its sequence number, and whatever it were, action[i],
+	// subject[i] and detail[i] would still be one entry's.
 	items = append(items[:len(items):len(items)],
-		"audit_in AS (SELECT count(*) AS n, "+agg("action")+", "+agg("subject")+", "+agg("detail")+
-			" FROM ("+strings.Join(s.audits, " UNION ALL ")+") u)",
+		"audit_in AS (SELECT count(*) AS n, array_agg(action) AS action, array_agg(subject) AS subject, array_agg(detail) AS detail"+
+			" FROM ("+strings.Join(s.audits, " UNION ALL ")+" ORDER BY g, k) u)",
 		"audit_l AS (SELECT seq, hash FROM audit_head WHERE chain = "+chain+" AND (SELECT n FROM audit_in) > 0 FOR UPDATE)",
 		"audit_c AS (SELECT l.seq, i.n, i.action, i.subject, i.detail, "+auditHashes(chain, who, office)+" AS hs FROM audit_l l, audit_in i)",
 		"audit_ins AS (INSERT INTO audit_log (chain, seq, at, actor, office, action, subject, detail, prev_hash, hash) "+
