@@ -15,7 +15,7 @@ import (
 func init() { addBench(newBenchWorkflowCmd) }
 
 func newBenchWorkflowCmd() *cobra.Command {
-	apps, workers, history := 5000, 4, 20000
+	apps, workers, history := 5000, 8, 20000
 	cmd := &cobra.Command{
 		Use:   "workflow",
 		Short: "Applications/s from approved to job queued, and through every later state, on a scratch database and broker",
@@ -82,7 +82,7 @@ func newBenchWorkflowCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&apps, "apps", apps, "approved applications to move in each of the two runs")
-	cmd.Flags().IntVar(&workers, "workers", workers, "station readers and office counters working at once (on 2 cores, more only contend)")
+	cmd.Flags().IntVar(&workers, "workers", workers, "station readers and office counters working at once (commits of one wait on the log flush while others run)")
 	cmd.Flags().IntVar(&history, "history", history, "delivered applications (with issued cards) already in the database")
 	return cmd
 }
