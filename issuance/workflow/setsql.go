@@ -65,8 +65,9 @@ func (s *stmt) build(final string, dest []any) (string, []any, *bool) {
 		return "WITH " + strings.Join(items, ",\n") + "\n" + final, dest, nil
 	}
 	// The entries are chained in the statement itself: the head is locked (only when there
-	// are entries), SQL function audit_hashes computes the chain, the entries are
-	// inserted and the head moved once.
+	// are entries) and the chain computed from it (auditHashes), the entries are inserted
+	// and the head moved once. A head that another transaction moved meanwhile is read
+	// again once that one commits, and the chain computed anew from it.
 	chain, who, office := s.arg(s.chain, "smallint"), s.arg(s.actor.Name, "text"), s.arg(s.actor.Office, "text")
 	// The entries are sorted once, and the three arrays aggregated in that order: the
 	// order gives each entry its sequence number, and whatever it were, action[i],
@@ -74,8 +75,8 @@ func (s *stmt) build(final string, dest []any) (string, []any, *bool) {
 	items = append(items[:len(items):len(items)],
 		"audit_in AS (SELECT count(*) AS n, array_agg(action) AS action, array_agg(subject) AS subject, array_agg(detail) AS detail"+
 			" FROM ("+strings.Join(s.audits, " UNION ALL ")+" ORDER BY g, k) u)",
-		"audit_l AS (SELECT seq, hash FROM audit_head WHERE chain = "+chain+" AND (SELECT n FROM audit_in) > 0 FOR UPDATE)",
-		"audit_c AS (SELECT l.seq, i.n, i.action, i.subject, i.detail, "+auditHashes(chain, who, office)+" AS hs FROM audit_l l, audit_in i)",
+		"audit_c AS (SELECT l.seq, i.n, i.action, i.subject, i.detail, "+auditHashes(chain, who, office)+" AS hs"+
+			" FROM audit_head l, audit_in i WHERE l.chain = "+chain+" AND i.n > 0 FOR UPDATE OF l)",
 		"audit_ins AS (INSERT INTO audit_log (chain, seq, at, actor, office, action, subject, detail, prev_hash, hash) "+
 			"SELECT "+chain+", c.seq + u.i, now(), "+who+", "+office+", u.action, u.subject, u.detail, u.prev, u.hash FROM audit_c c, "+
 			"unnest(c.action, c.subject, c.detail, c.hs[1:c.n], c.hs[2:c.n + 1]) WITH ORDINALITY AS u(action, subject, detail, prev, hash, i) RETURNING 1)",
@@ -87,7 +88,7 @@ func (s *stmt) build(final string, dest []any) (string, []any, *bool) {
 }
 
 // auditHashes is the chain of audit_c: the head's hash, then one hash per entry of
-// audit_in (l and i). A step records one or two entries, which the expression chains
+// audit_in (head l and entries i). A step records one or two entries, which the expression chains
 // itself with the inlined SQL function audit_form; a set of more goes to audit_hashes,
 // whose plpgsql loop costs a function call and its set-up in every transaction.
 func auditHashes(chain, who, office string) string {
