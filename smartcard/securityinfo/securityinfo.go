@@ -97,21 +97,21 @@ func (*TerminalAuthenticationInfo) OID() asn1.ObjectIdentifier { return OIDTA }
 func (u *UnknownInfo) OID() asn1.ObjectIdentifier { return u.Protocol }
 
 func (p *PACEInfo) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(p.Protocol)
-		b.AddASN1Int64(int64(p.Version))
-		if p.HasParameterID {
-			b.AddASN1Int64(int64(p.ParameterID))
-		}
-	})
+	addVersioned(b, p.Protocol, p.Version, p.ParameterID, p.HasParameterID)
 }
 
 func (c *ChipAuthenticationInfo) marshal(b *cryptobyte.Builder) {
+	addVersioned(b, c.Protocol, c.Version, c.KeyID, c.HasKeyID)
+}
+
+// addVersioned adds the shape PACEInfo and ChipAuthenticationInfo share:
+// SEQUENCE { protocol OID, version INTEGER, id INTEGER OPTIONAL }.
+func addVersioned(b *cryptobyte.Builder, protocol asn1.ObjectIdentifier, version, id int, hasID bool) {
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(c.Protocol)
-		b.AddASN1Int64(int64(c.Version))
-		if c.HasKeyID {
-			b.AddASN1Int64(int64(c.KeyID))
+		b.AddASN1ObjectIdentifier(protocol)
+		b.AddASN1Int64(int64(version))
+		if hasID {
+			b.AddASN1Int64(int64(id))
 		}
 	})
 }
