@@ -19,6 +19,7 @@ import (
 	"github.com/cccd-project/cccd/hsm/authority"
 	"github.com/cccd-project/cccd/hsm/dsrotation"
 	"github.com/cccd-project/cccd/hsm/pkcs11"
+	"github.com/cccd-project/cccd/hsm/pkcs11/softhsmtest"
 	"github.com/cccd-project/cccd/hsm/pki"
 	"github.com/cccd-project/cccd/hsm/pki/masterlist"
 	"github.com/cccd-project/cccd/hsm/pki/trust"
@@ -32,23 +33,6 @@ var cfg = authority.Config{
 	Authority: pki.Authority{Country: "VN", Organization: "Bo Cong an", CRLURL: "http://pki.example.vn/csca.crl"},
 }
 
-// softHSM returns a key store on a fresh SoftHSM2 token (a missing softhsm2 fails the test).
-func softHSM(t *testing.T) *pkcs11.Store {
-	t.Helper()
-	ctx := context.Background()
-	h, err := pkcs11.InitSoftHSM(ctx, t.TempDir(), "cccd-test", "1234", "5678")
-	if err != nil {
-		t.Fatalf("softhsm2 is required: %v", err)
-	}
-	t.Setenv("SOFTHSM2_CONF", h.Conf)
-	s, err := pkcs11.Open(ctx, pkcs11.Config{Module: pkcs11.SoftHSMModule, TokenLabel: h.TokenLabel, PIN: "1234"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func setup(t *testing.T, c authority.Config) (*authority.Authority, *pgxpool.Pool, *pkcs11.Store) {
 	t.Helper()
 	db := storetest.New(t)
@@ -58,7 +42,7 @@ func setup(t *testing.T, c authority.Config) (*authority.Authority, *pgxpool.Poo
 			t.Fatal(err)
 		}
 	}
-	keys := softHSM(t)
+	keys := softhsmtest.New(t)
 	a, err := authority.New(db, keys, c)
 	if err != nil {
 		t.Fatal(err)

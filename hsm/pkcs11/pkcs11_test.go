@@ -15,29 +15,12 @@ import (
 
 	"github.com/cccd-project/cccd/hsm"
 	"github.com/cccd-project/cccd/hsm/pkcs11"
+	"github.com/cccd-project/cccd/hsm/pkcs11/softhsmtest"
 )
-
-// newToken initialises a fresh SoftHSM2 token under t.TempDir and opens it. A missing
-// softhsm2 fails the test.
-func newToken(t *testing.T) *pkcs11.Store {
-	t.Helper()
-	ctx := context.Background()
-	h, err := pkcs11.InitSoftHSM(ctx, t.TempDir(), "cccd-test", "1234", "5678")
-	if err != nil {
-		t.Fatalf("softhsm2 is required: %v", err)
-	}
-	t.Setenv("SOFTHSM2_CONF", h.Conf)
-	s, err := pkcs11.Open(ctx, pkcs11.Config{Module: pkcs11.SoftHSMModule, TokenLabel: h.TokenLabel, PIN: "1234"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
 
 func TestStore(t *testing.T) {
 	ctx := context.Background()
-	s := newToken(t)
+	s := softhsmtest.New(t)
 	for _, alg := range []hsm.Algorithm{hsm.ECDSAP256, hsm.ECDSAP384, hsm.RSA3072} {
 		t.Run(string(alg), func(t *testing.T) {
 			label := "key-" + string(alg)
@@ -87,7 +70,7 @@ func TestStore(t *testing.T) {
 
 func TestList(t *testing.T) {
 	ctx := context.Background()
-	s := newToken(t)
+	s := softhsmtest.New(t)
 	for _, l := range []string{"b", "a"} {
 		if _, err := s.Generate(ctx, l, hsm.ECDSAP256); err != nil {
 			t.Fatal(err)

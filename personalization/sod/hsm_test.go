@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/cccd-project/cccd/hsm"
-	"github.com/cccd-project/cccd/hsm/pkcs11"
+	"github.com/cccd-project/cccd/hsm/pkcs11/softhsmtest"
 	"github.com/cccd-project/cccd/personalization/sod"
 	"github.com/cccd-project/cccd/personalization/sod/sodtest"
 )
@@ -16,16 +16,7 @@ import (
 func softHSMSigner(t testing.TB) (*sodtest.PKI, crypto.Signer, *sodtest.DS) {
 	t.Helper()
 	ctx := context.Background()
-	h, err := pkcs11.InitSoftHSM(ctx, t.TempDir(), "cccd-sod-test", "1234", "5678")
-	if err != nil {
-		t.Fatalf("SoftHSM2 is required (Debian package softhsm2): %v", err)
-	}
-	t.Setenv("SOFTHSM2_CONF", h.Conf)
-	store, err := pkcs11.Open(ctx, pkcs11.Config{Module: pkcs11.SoftHSMModule, TokenLabel: h.TokenLabel, PIN: "1234"})
-	if err != nil {
-		t.Fatalf("open SoftHSM2 token: %v", err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := softhsmtest.New(t)
 	key, err := store.Generate(ctx, "ds-test", hsm.ECDSAP256)
 	if err != nil {
 		t.Fatal(err)
