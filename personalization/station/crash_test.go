@@ -10,11 +10,8 @@ import (
 	"time"
 
 	"github.com/cccd-project/cccd/issuance/broker"
-	"github.com/cccd-project/cccd/issuance/ledger"
-	"github.com/cccd-project/cccd/issuance/store/storetest"
 	"github.com/cccd-project/cccd/issuance/workflow"
 	"github.com/cccd-project/cccd/personalization/station"
-	"github.com/cccd-project/cccd/smartcard/pcsc"
 	"github.com/cccd-project/cccd/smartcard/pcsc/pcsctest"
 	"github.com/cccd-project/cccd/smartcard/vchip"
 )
@@ -39,20 +36,8 @@ func (k *killOnSign) Acquire(ctx context.Context) (crypto.Signer, *x509.Certific
 func TestStationKilledMidCard(t *testing.T) {
 	const n = 3
 	bg := context.Background()
-	db := storetest.New(t)
-	seedApplications(t, db, newApps(t, n))
-	signers, ts, _ := signerPool(t, db)
-	engine := &workflow.Engine{DB: db, Log: quiet}
-	operator := ledger.Actor{Name: "op", Role: "operator", Office: "001-SX01"}
-	batches, err := engine.CreateBatches(bg, operator, "L2", "", 0)
-	if err != nil || len(batches) != 1 {
-		t.Fatalf("batches %+v %v", batches, err)
-	}
-	pc, err := pcsc.Open()
-	if err != nil {
-		t.Fatalf("pcscd: %v (start it: sudo scripts/pcscd.sh start 14)", err)
-	}
-	defer pc.Close()
+	l := newProductionLine(t, bg, newApps(t, n), "L2")
+	db, signers, ts, engine, operator, pc := l.db, l.signers, l.trust, l.engine, l.operator, l.pc
 	feedCtx, stopFeeding := context.WithCancel(bg)
 	defer stopFeeding()
 	dir := t.TempDir()
@@ -91,7 +76,7 @@ func TestStationKilledMidCard(t *testing.T) {
 	}
 	ctx1, kill := context.WithCancel(bg)
 	first := run(ctx1, &killOnSign{SignerSource: signers, kill: kill})
-	if _, err := engine.StartBatch(bg, operator, batches[0].ID); err != nil {
+	if _, err := engine.StartBatch(bg, operator, l.batch); err != nil {
 		t.Fatal(err)
 	}
 	first.Wait()
@@ -130,7 +115,7 @@ func TestStationKilledMidCard(t *testing.T) {
 	if err != nil || chip.Locked() {
 		t.Errorf("half-written chip %s: locked=%v err=%v", serial, chip != nil && chip.Locked(), err)
 	}
-	rec, err := engine.ReconcileBatch(bg, batches[0].ID)
+	rec, err := engine.ReconcileBatch(bg, l.batch)
 	if err != nil || !rec.Balanced() || rec.Started != n+1 || rec.Spoiled != 1 {
 		t.Errorf("reconciliation %+v %v", rec, err)
 	}

@@ -195,6 +195,38 @@ func (f *feeder) stop() {
 	}
 }
 
+// productionLine is what a station test starts from: its applications approved and
+// in one batch of a production line, Document Signers to sign with, and pcscd.
+type productionLine struct {
+	db       *pgxpool.Pool
+	ids      map[int64]string
+	signers  *dsrotation.Pool
+	trust    *trust.Store
+	cscaPEM  []byte
+	engine   *workflow.Engine
+	operator ledger.Actor
+	batch    int64
+	pc       *pcsc.Context
+}
+
+func newProductionLine(t *testing.T, ctx context.Context, a *apps, line string) *productionLine {
+	t.Helper()
+	db := storetest.New(t)
+	l := &productionLine{db: db, ids: seedApplications(t, db, a), engine: &workflow.Engine{DB: db, Log: quiet},
+		operator: ledger.Actor{Name: "op", Role: "operator", Office: "001-SX01"}}
+	l.signers, l.trust, l.cscaPEM = signerPool(t, db)
+	batches, err := l.engine.CreateBatches(ctx, l.operator, line, "", 0)
+	if err != nil || len(batches) != 1 {
+		t.Fatalf("batches %+v %v", batches, err)
+	}
+	l.batch = batches[0].ID
+	if l.pc, err = pcsc.Open(); err != nil {
+		t.Fatalf("pcscd: %v (start it: sudo scripts/pcscd.sh start 14)", err)
+	}
+	t.Cleanup(func() { l.pc.Close() })
+	return l
+}
+
 // TestStationEndToEnd: approved applications -> batch -> a station with two virtual
 // readers through pcscd (slots 4 and 5) -> every chip written, locked, read back and
 // verified; the first card in reader 0 is torn mid-write, shows up spoiled with its
@@ -203,22 +235,9 @@ func TestStationEndToEnd(t *testing.T) {
 	const n = 6
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db := storetest.New(t)
 	a := newApps(t, n)
-	ids := seedApplications(t, db, a)
-	signers, ts, cscaPEM := signerPool(t, db)
-	engine := &workflow.Engine{DB: db, Log: quiet}
-	operator := ledger.Actor{Name: "op", Role: "operator", Office: "001-SX01"}
-	batches, err := engine.CreateBatches(ctx, operator, "L1", "", 0)
-	if err != nil || len(batches) != 1 {
-		t.Fatalf("batches %+v %v", batches, err)
-	}
-
-	pc, err := pcsc.Open()
-	if err != nil {
-		t.Fatalf("pcscd: %v (start it: sudo scripts/pcscd.sh start 14)", err)
-	}
-	defer pc.Close()
+	l := newProductionLine(t, ctx, a, "L1")
+	db, ids, signers, ts, cscaPEM, engine, operator, pc := l.db, l.ids, l.signers, l.trust, l.cscaPEM, l.engine, l.operator, l.pc
 	dir := t.TempDir()
 	var feeders []*feeder
 	var readers []string
@@ -264,7 +283,7 @@ func TestStationEndToEnd(t *testing.T) {
 	run(st.Run)
 	run((&workflow.JobWorker{Engine: engine, JS: b.JS, Log: quiet, Line: "L1", Station: "st-e2e", Workers: len(readers),
 		AckWait: time.Minute, Maker: st}).Run)
-	if _, err := engine.StartBatch(ctx, operator, batches[0].ID); err != nil {
+	if _, err := engine.StartBatch(ctx, operator, l.batch); err != nil {
 		t.Fatal(err)
 	}
 
@@ -305,7 +324,7 @@ func TestStationEndToEnd(t *testing.T) {
 	if err != nil || torn.Locked() {
 		t.Errorf("torn chip: locked=%v err=%v", torn != nil && torn.Locked(), err)
 	}
-	rec, err := engine.ReconcileBatch(ctx, batches[0].ID)
+	rec, err := engine.ReconcileBatch(ctx, l.batch)
 	if err != nil || !rec.Balanced() || rec.Started != n+1 || rec.Spoiled != 1 {
 		t.Errorf("reconciliation %+v %v", rec, err)
 	}
