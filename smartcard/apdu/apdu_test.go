@@ -9,16 +9,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-)
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
+	"github.com/cccd-project/cccd/smartcard/icaotest"
+)
 
 // ICAO 9303-11 appendix D.4: protected SELECT EF.COM and READ BINARY and their responses.
 const (
@@ -62,8 +55,8 @@ func TestCommandBytes(t *testing.T) {
 		{"case 4 extended by Le", Command{INS: 0xB0, P1: 1, P2: 2, Data: []byte{0x42}, Ne: 257}, cat(hdr, []byte{0x00, 0x00, 0x01, 0x42, 0x01, 0x01})},
 		{"case 4 extended Le 65536 is 0000", Command{INS: 0xB0, P1: 1, P2: 2, Data: []byte{0x42}, Ne: 65536}, cat(hdr, []byte{0x00, 0x00, 0x01, 0x42, 0x00, 0x00})},
 		{"case 4 forced extended", Command{INS: 0xB0, P1: 1, P2: 2, Data: []byte{0x42}, Ne: 2, Extended: true}, cat(hdr, []byte{0x00, 0x00, 0x01, 0x42, 0x00, 0x02})},
-		{"ICAO 9303-11 D.4 protected SELECT", Command{CLA: 0x0C, INS: 0xA4, P1: 0x02, P2: 0x0C, Data: unhex(t, icaoSelectData), Ne: 256}, unhex(t, icaoSelect)},
-		{"ICAO 9303-11 D.4 protected READ BINARY", Command{CLA: 0x0C, INS: 0xB0, Data: unhex(t, icaoReadBinData), Ne: 256}, unhex(t, icaoReadBinary)},
+		{"ICAO 9303-11 D.4 protected SELECT", Command{CLA: 0x0C, INS: 0xA4, P1: 0x02, P2: 0x0C, Data: icaotest.Unhex(t, icaoSelectData), Ne: 256}, icaotest.Unhex(t, icaoSelect)},
+		{"ICAO 9303-11 D.4 protected READ BINARY", Command{CLA: 0x0C, INS: 0xB0, Data: icaotest.Unhex(t, icaoReadBinData), Ne: 256}, icaotest.Unhex(t, icaoReadBinary)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,12 +113,12 @@ func TestParseCommand(t *testing.T) {
 		{"case 4 extended", "00A4020C000002011E0100", Command{INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{0x01, 0x1E}, Ne: 256, Extended: true}},
 		{"case 4 extended Le 0000 is 65536", "00A4020C000002011E0000", Command{INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{0x01, 0x1E}, Ne: 65536, Extended: true}},
 		{"case 3 extended 300 bytes", "00DA0000" + "00012C" + hex.EncodeToString(data300), Command{INS: 0xDA, Data: data300, Extended: true}},
-		{"ICAO 9303-11 D.4 protected SELECT", icaoSelect, Command{CLA: 0x0C, INS: 0xA4, P1: 2, P2: 0x0C, Data: unhex(t, icaoSelectData), Ne: 256}},
-		{"ICAO 9303-11 D.4 protected READ BINARY", icaoReadBinary, Command{CLA: 0x0C, INS: 0xB0, Data: unhex(t, icaoReadBinData), Ne: 256}},
+		{"ICAO 9303-11 D.4 protected SELECT", icaoSelect, Command{CLA: 0x0C, INS: 0xA4, P1: 2, P2: 0x0C, Data: icaotest.Unhex(t, icaoSelectData), Ne: 256}},
+		{"ICAO 9303-11 D.4 protected READ BINARY", icaoReadBinary, Command{CLA: 0x0C, INS: 0xB0, Data: icaotest.Unhex(t, icaoReadBinData), Ne: 256}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseCommand(unhex(t, tt.in))
+			got, err := ParseCommand(icaotest.Unhex(t, tt.in))
 			if err != nil {
 				t.Fatalf("ParseCommand: %v", err)
 			}
@@ -158,7 +151,7 @@ func TestParseCommandMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseCommand(unhex(t, tt.in))
+			got, err := ParseCommand(icaotest.Unhex(t, tt.in))
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("ParseCommand = %+v, %v; want ErrMalformed", got, err)
 			}
@@ -221,13 +214,13 @@ func TestParseResponse(t *testing.T) {
 	}{
 		{"SW only 9000", "9000", Response{Data: []byte{}, SW: SWOK}},
 		{"SW only 6A82", "6A82", Response{Data: []byte{}, SW: SWFileNotFound}},
-		{"ICAO D.4 SELECT response", icaoSelectResp, Response{Data: unhex(t, "990290008E08FA855A5D4C50A8ED"), SW: SWOK}},
-		{"ICAO D.4 READ BINARY response", icaoReadBinResp, Response{Data: unhex(t, icaoReadRespData), SW: SWOK}},
+		{"ICAO D.4 SELECT response", icaoSelectResp, Response{Data: icaotest.Unhex(t, "990290008E08FA855A5D4C50A8ED"), SW: SWOK}},
+		{"ICAO D.4 READ BINARY response", icaoReadBinResp, Response{Data: icaotest.Unhex(t, icaoReadRespData), SW: SWOK}},
 		{"data with 6282", "0102036282", Response{Data: []byte{1, 2, 3}, SW: SWEndOfFile}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := unhex(t, tt.in)
+			in := icaotest.Unhex(t, tt.in)
 			got, err := ParseResponse(in)
 			if err != nil {
 				t.Fatalf("ParseResponse: %v", err)
@@ -251,7 +244,7 @@ func TestParseResponse(t *testing.T) {
 	}
 	for _, bad := range []string{"", "90"} {
 		t.Run("malformed "+bad, func(t *testing.T) {
-			if r, err := ParseResponse(unhex(t, bad)); !errors.Is(err, ErrMalformed) {
+			if r, err := ParseResponse(icaotest.Unhex(t, bad)); !errors.Is(err, ErrMalformed) {
 				t.Fatalf("ParseResponse(%q) = %+v, %v; want ErrMalformed", bad, r, err)
 			}
 		})

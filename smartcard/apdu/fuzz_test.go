@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/cccd-project/cccd/smartcard/icaotest"
 )
 
 // commandSeeds are ICAO 9303-11 appendix D.4 commands plus one of each ISO/IEC 7816-4 case.
@@ -20,7 +22,7 @@ var commandSeeds = []string{
 // Le 0000 to Ne 65536 and back to 0000.)
 func FuzzParseCommand(f *testing.F) {
 	for _, s := range commandSeeds {
-		f.Add(unhex(f, s))
+		f.Add(icaotest.Unhex(f, s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseCommand(b)
@@ -51,7 +53,7 @@ func FuzzParseCommand(f *testing.F) {
 // bytes, copies the data, and that Bytes reproduces the input.
 func FuzzParseResponse(f *testing.F) {
 	for _, s := range []string{icaoSelectResp, icaoReadBinResp, "9000", "6982", "63C2", "90", ""} {
-		f.Add(unhex(f, s))
+		f.Add(icaotest.Unhex(f, s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := ParseResponse(b)

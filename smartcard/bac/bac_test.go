@@ -10,32 +10,8 @@ import (
 	"testing"
 
 	"github.com/cccd-project/cccd/smartcard/apdu"
+	"github.com/cccd-project/cccd/smartcard/icaotest"
 	"github.com/cccd-project/cccd/smartcard/sm"
-)
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
-
-// ICAO 9303-11 appendix D worked example.
-const (
-	dSeed     = "239AB9CB282DAF66231DC5A4DF6BFBAE"
-	dKEnc     = "AB94FDECF2674FDFB9B391F85D7F76F2"
-	dKMAC     = "7962D9ECE03D1ACD4C76089DCE131543"
-	dRndIC    = "4608F91988702212"
-	dRndIFD   = "781723860C06C226"
-	dKIFD     = "0B795240CB7049B01C19B33E32804F0B"
-	dKIC      = "0B4F80323EB3191CB04970CB4052790B"
-	dExtAuth  = "72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F25F1448EEA8AD90A7"
-	dResponse = "46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F2F2D235D074D7449"
-	dSSC      = "887022120C06C226"
-	dSelect   = "0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800"
-	dSelResp  = "990290008E08FA855A5D4C50A8ED9000"
 )
 
 func TestKeySeed(t *testing.T) {
@@ -43,8 +19,8 @@ func TestKeySeed(t *testing.T) {
 		name, doc, birth, expiry string
 		info, seed               string
 	}{
-		{"appendix D", "L898902C<", "690806", "940623", "L898902C<369080619406236", dSeed},
-		{"short number padded", "L898902C", "690806", "940623", "L898902C<369080619406236", dSeed},
+		{"appendix D", "L898902C<", "690806", "940623", "L898902C<369080619406236", icaotest.Seed},
+		{"short number padded", "L898902C", "690806", "940623", "L898902C<369080619406236", icaotest.Seed},
 		{"PACE appendix G", "T22000129", "640812", "101031", "T22000129364081251010318", ""},
 	}
 	for _, tc := range tests {
@@ -60,7 +36,7 @@ func TestKeySeed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.seed != "" && !bytes.Equal(seed, unhex(t, tc.seed)) {
+			if tc.seed != "" && !bytes.Equal(seed, icaotest.Unhex(t, tc.seed)) {
 				t.Fatalf("KeySeed = %X, want %s", seed, tc.seed)
 			}
 		})
@@ -81,12 +57,12 @@ func TestKeySeed(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
-	kEnc, kMAC := Keys(unhex(t, dSeed))
-	if !bytes.Equal(kEnc, unhex(t, dKEnc)) {
-		t.Errorf("KEnc = %X, want %s", kEnc, dKEnc)
+	kEnc, kMAC := Keys(icaotest.Unhex(t, icaotest.Seed))
+	if !bytes.Equal(kEnc, icaotest.Unhex(t, icaotest.KEnc)) {
+		t.Errorf("KEnc = %X, want %s", kEnc, icaotest.KEnc)
 	}
-	if !bytes.Equal(kMAC, unhex(t, dKMAC)) {
-		t.Errorf("KMAC = %X, want %s", kMAC, dKMAC)
+	if !bytes.Equal(kMAC, icaotest.Unhex(t, icaotest.KMAC)) {
+		t.Errorf("KMAC = %X, want %s", kMAC, icaotest.KMAC)
 	}
 }
 
@@ -107,28 +83,28 @@ func (s *script) Transmit(_ context.Context, cmd apdu.Command) (apdu.Response, e
 	if err != nil {
 		return apdu.Response{}, err
 	}
-	if want := unhex(s.t, st.cmd); !bytes.Equal(b, want) {
+	if want := icaotest.Unhex(s.t, st.cmd); !bytes.Equal(b, want) {
 		s.t.Fatalf("command\n got %X\nwant %X", b, want)
 	}
-	return apdu.ParseResponse(unhex(s.t, st.resp))
+	return apdu.ParseResponse(icaotest.Unhex(s.t, st.resp))
 }
 
 // TestAppendixDTerminal replays appendix D against the terminal: the EXTERNAL AUTHENTICATE
 // bytes must match, and the session must produce the appendix's protected SELECT.
 func TestAppendixDTerminal(t *testing.T) {
 	tr := &script{t: t, steps: []struct{ cmd, resp string }{
-		{"0084000008", dRndIC + "9000"},
-		{"0082000028" + dExtAuth + "28", dResponse + "9000"},
+		{"0084000008", icaotest.RndIC + "9000"},
+		{"0082000028" + icaotest.ExtAuth + "28", icaotest.Response + "9000"},
 	}}
-	rnd := bytes.NewReader(unhex(t, dRndIFD+dKIFD))
-	s, err := Authenticate(context.Background(), tr, unhex(t, dSeed), rnd)
+	rnd := bytes.NewReader(icaotest.Unhex(t, icaotest.RndIFD+icaotest.KIFD))
+	s, err := Authenticate(context.Background(), tr, icaotest.Unhex(t, icaotest.Seed), rnd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.SSC(); !bytes.Equal(got, unhex(t, dSSC)) {
-		t.Fatalf("SSC = %X, want %s", got, dSSC)
+	if got := s.SSC(); !bytes.Equal(got, icaotest.Unhex(t, icaotest.SSC)) {
+		t.Fatalf("SSC = %X, want %s", got, icaotest.SSC)
 	}
-	tr.steps = append(tr.steps, struct{ cmd, resp string }{dSelect, dSelResp})
+	tr.steps = append(tr.steps, struct{ cmd, resp string }{icaotest.Select, icaotest.SelResp})
 	r, err := sm.NewChannel(tr, s).Transmit(context.Background(), apdu.Command{INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{0x01, 0x1E}})
 	if err != nil {
 		t.Fatal(err)
@@ -140,28 +116,28 @@ func TestAppendixDTerminal(t *testing.T) {
 
 // TestAppendixDChip runs the chip side of appendix D with the spec's RND.IC and K.IC.
 func TestAppendixDChip(t *testing.T) {
-	c, err := NewChip(unhex(t, dSeed))
+	c, err := NewChip(icaotest.Unhex(t, icaotest.Seed))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := c.GetChallenge(bytes.NewReader(unhex(t, dRndIC)))
+	ch, err := c.GetChallenge(bytes.NewReader(icaotest.Unhex(t, icaotest.RndIC)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(ch, unhex(t, dRndIC)) {
+	if !bytes.Equal(ch, icaotest.Unhex(t, icaotest.RndIC)) {
 		t.Fatalf("challenge %X", ch)
 	}
-	resp, s, err := c.ExternalAuthenticate(unhex(t, dExtAuth), bytes.NewReader(unhex(t, dKIC)))
+	resp, s, err := c.ExternalAuthenticate(icaotest.Unhex(t, icaotest.ExtAuth), bytes.NewReader(icaotest.Unhex(t, icaotest.KIC)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(resp, unhex(t, dResponse)) {
-		t.Fatalf("response\n got %X\nwant %s", resp, dResponse)
+	if !bytes.Equal(resp, icaotest.Unhex(t, icaotest.Response)) {
+		t.Fatalf("response\n got %X\nwant %s", resp, icaotest.Response)
 	}
-	if !bytes.Equal(s.SSC(), unhex(t, dSSC)) {
-		t.Fatalf("SSC = %X, want %s", s.SSC(), dSSC)
+	if !bytes.Equal(s.SSC(), icaotest.Unhex(t, icaotest.SSC)) {
+		t.Fatalf("SSC = %X, want %s", s.SSC(), icaotest.SSC)
 	}
-	cmd, err := apdu.ParseCommand(unhex(t, dSelect))
+	cmd, err := apdu.ParseCommand(icaotest.Unhex(t, icaotest.Select))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,8 +148,8 @@ func TestAppendixDChip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(pr.Bytes(), unhex(t, dSelResp)) {
-		t.Fatalf("protected response %X, want %s", pr.Bytes(), dSelResp)
+	if !bytes.Equal(pr.Bytes(), icaotest.Unhex(t, icaotest.SelResp)) {
+		t.Fatalf("protected response %X, want %s", pr.Bytes(), icaotest.SelResp)
 	}
 }
 
@@ -267,13 +243,13 @@ func TestTerminalVsChip(t *testing.T) {
 }
 
 func TestChipRejects(t *testing.T) {
-	seed := unhex(t, dSeed)
+	seed := icaotest.Unhex(t, icaotest.Seed)
 	t.Run("no challenge", func(t *testing.T) {
 		c, err := NewChip(seed)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := c.ExternalAuthenticate(unhex(t, dExtAuth), rand.Reader); !errors.Is(err, ErrNoChallenge) {
+		if _, _, err := c.ExternalAuthenticate(icaotest.Unhex(t, icaotest.ExtAuth), rand.Reader); !errors.Is(err, ErrNoChallenge) {
 			t.Fatalf("ExternalAuthenticate = %v, want ErrNoChallenge", err)
 		}
 	})
@@ -282,16 +258,16 @@ func TestChipRejects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.GetChallenge(bytes.NewReader(unhex(t, dRndIC))); err != nil {
+		if _, err := c.GetChallenge(bytes.NewReader(icaotest.Unhex(t, icaotest.RndIC))); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := c.ExternalAuthenticate(unhex(t, dExtAuth), rand.Reader); err != nil {
+		if _, _, err := c.ExternalAuthenticate(icaotest.Unhex(t, icaotest.ExtAuth), rand.Reader); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.GetChallenge(rand.Reader); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := c.ExternalAuthenticate(unhex(t, dExtAuth), rand.Reader); !errors.Is(err, ErrAuthentication) {
+		if _, _, err := c.ExternalAuthenticate(icaotest.Unhex(t, icaotest.ExtAuth), rand.Reader); !errors.Is(err, ErrAuthentication) {
 			t.Fatalf("replayed cryptogram = %v, want ErrAuthentication", err)
 		}
 	})
@@ -317,13 +293,13 @@ func TestChipRejects(t *testing.T) {
 }
 
 func TestTerminalRejectsBadChip(t *testing.T) {
-	bad := unhex(t, dResponse)
+	bad := icaotest.Unhex(t, icaotest.Response)
 	bad[0] ^= 1
 	tr := &script{t: t, steps: []struct{ cmd, resp string }{
-		{"0084000008", dRndIC + "9000"},
-		{"0082000028" + dExtAuth + "28", hex.EncodeToString(bad) + "9000"},
+		{"0084000008", icaotest.RndIC + "9000"},
+		{"0082000028" + icaotest.ExtAuth + "28", hex.EncodeToString(bad) + "9000"},
 	}}
-	_, err := Authenticate(context.Background(), tr, unhex(t, dSeed), bytes.NewReader(unhex(t, dRndIFD+dKIFD)))
+	_, err := Authenticate(context.Background(), tr, icaotest.Unhex(t, icaotest.Seed), bytes.NewReader(icaotest.Unhex(t, icaotest.RndIFD+icaotest.KIFD)))
 	if !errors.Is(err, ErrChipCryptogram) {
 		t.Fatalf("Authenticate = %v, want ErrChipCryptogram", err)
 	}
@@ -331,17 +307,17 @@ func TestTerminalRejectsBadChip(t *testing.T) {
 
 // FuzzExternalAuthenticate feeds arbitrary EXTERNAL AUTHENTICATE data to the chip.
 func FuzzExternalAuthenticate(f *testing.F) {
-	f.Add(unhex(f, dExtAuth))
+	f.Add(icaotest.Unhex(f, icaotest.ExtAuth))
 	f.Add(make([]byte, 40))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := NewChip(unhex(t, dSeed))
+		c, err := NewChip(icaotest.Unhex(t, icaotest.Seed))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.GetChallenge(bytes.NewReader(unhex(t, dRndIC))); err != nil {
+		if _, err := c.GetChallenge(bytes.NewReader(icaotest.Unhex(t, icaotest.RndIC))); err != nil {
 			t.Fatal(err)
 		}
-		resp, s, err := c.ExternalAuthenticate(data, bytes.NewReader(unhex(t, dKIC)))
+		resp, s, err := c.ExternalAuthenticate(data, bytes.NewReader(icaotest.Unhex(t, icaotest.KIC)))
 		if err == nil && (len(resp) != 40 || s == nil) {
 			t.Fatalf("accepted with response of %d bytes, session %v", len(resp), s)
 		}

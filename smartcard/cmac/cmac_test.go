@@ -3,18 +3,10 @@ package cmac
 import (
 	"bytes"
 	"crypto/des"
-	"encoding/hex"
 	"testing"
-)
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
+	"github.com/cccd-project/cccd/smartcard/icaotest"
+)
 
 // TestRFC4493 checks the four examples of RFC 4493 §4 and the NIST SP 800-38B
 // (appendix D) AES-192 and AES-256 examples.
@@ -41,11 +33,11 @@ func TestRFC4493(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Sum(unhex(t, tc.key), unhex(t, tc.msg))
+			got, err := Sum(icaotest.Unhex(t, tc.key), icaotest.Unhex(t, tc.msg))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := unhex(t, tc.want); !bytes.Equal(got, want) {
+			if want := icaotest.Unhex(t, tc.want); !bytes.Equal(got, want) {
 				t.Fatalf("Sum = %x, want %x", got, want)
 			}
 		})

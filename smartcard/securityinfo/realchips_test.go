@@ -8,6 +8,7 @@ import (
 	"github.com/osanderson/brainpool"
 
 	"github.com/cccd-project/cccd/smartcard/bp256"
+	"github.com/cccd-project/cccd/smartcard/icaotest"
 	"github.com/cccd-project/cccd/smartcard/tlv"
 )
 
@@ -32,7 +33,7 @@ var realDG14 = []struct {
 func TestRealDG14(t *testing.T) {
 	for _, tc := range realDG14 {
 		t.Run(tc.name, func(t *testing.T) {
-			dg14, err := tlv.Decode(unhex(t, tc.hex))
+			dg14, err := tlv.Decode(icaotest.Unhex(t, tc.hex))
 			if err != nil || dg14.Tag != 0x6E {
 				t.Fatalf("DG14 wrapper: tag %v, %v", dg14.Tag, err)
 			}

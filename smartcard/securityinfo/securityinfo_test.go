@@ -19,23 +19,15 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/cccd-project/cccd/smartcard/bp256"
+	"github.com/cccd-project/cccd/smartcard/icaotest"
 	"github.com/cccd-project/cccd/smartcard/sm"
 )
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
 
 // cardAccessG1 is EF.CardAccess of the PACE worked example, ICAO 9303-11 appendix G.1.
 const cardAccessG1 = "31143012060A04007F0007020204020202010202010D"
 
 func TestCardAccessWorkedExample(t *testing.T) {
-	infos, err := Parse(unhex(t, cardAccessG1))
+	infos, err := Parse(icaotest.Unhex(t, cardAccessG1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +39,7 @@ func TestCardAccessWorkedExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(out, unhex(t, cardAccessG1)) {
+	if !bytes.Equal(out, icaotest.Unhex(t, cardAccessG1)) {
 		t.Fatalf("Marshal = %X, want %s", out, cardAccessG1)
 	}
 }
@@ -69,7 +61,7 @@ func TestRoundTrip(t *testing.T) {
 	bpKey, _, _ := mustSPKI(t, brainpool.P256r1())
 	p256Key, _, _ := mustSPKI(t, elliptic.P256())
 	// PACEDomainParameterInfo-shaped: id-PACE-ECDH-GM with an AlgorithmIdentifier-like SEQUENCE.
-	unknown := unhex(t, "3010060904007F000702020402300302010D")
+	unknown := icaotest.Unhex(t, "3010060904007F000702020402300302010D")
 	tests := []struct {
 		name  string
 		infos SecurityInfos
@@ -84,7 +76,7 @@ func TestRoundTrip(t *testing.T) {
 			&ChipAuthenticationPublicKeyInfo{Protocol: OIDPKECDH, PublicKey: bpKey, KeyID: 1, HasKeyID: true},
 			&PACEInfo{Protocol: OIDPACEECDHGMAES256, Version: 2, ParameterID: ParamP256, HasParameterID: true},
 			&ActiveAuthenticationInfo{Version: 1, SignatureAlgorithm: OIDECDSAPlainSHA256},
-			&TerminalAuthenticationInfo{Version: 1, EFCVCA: unhex(t, "30040402011C")},
+			&TerminalAuthenticationInfo{Version: 1, EFCVCA: icaotest.Unhex(t, "30040402011C")},
 		}},
 		{"p256 key without keyId, 3des", SecurityInfos{
 			&ChipAuthenticationInfo{Protocol: OIDCAECDH3DES, Version: 1},
@@ -233,7 +225,7 @@ func explicitSPKI(t testing.TB, curve elliptic.Curve, a []byte, x, y *big.Int, a
 
 func TestParseECPublicKey(t *testing.T) {
 	bp := bp256.P256r1()
-	bpA := unhex(t, "7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9")
+	bpA := icaotest.Unhex(t, "7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9")
 	_, x, y, err := elliptic.GenerateKey(bp, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +246,7 @@ func TestParseECPublicKey(t *testing.T) {
 		{"explicit id-PK-ECDH", explicitSPKI(t, bp, bpA, x, y, OIDPKECDH), false},
 		{"point off curve", offCurve, true},
 		{"truncated", named[:len(named)-3], true},
-		{"rsa algorithm", unhex(t, "300D06092A864886F70D0101010500"), true},
+		{"rsa algorithm", icaotest.Unhex(t, "300D06092A864886F70D0101010500"), true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,7 +267,7 @@ func TestParseECPublicKey(t *testing.T) {
 	}
 	t.Run("named curve OID bytes", func(t *testing.T) {
 		// AlgorithmIdentifier { id-ecPublicKey, brainpoolP256r1 }
-		want := unhex(t, "301406072A8648CE3D020106092B2403030208010107")
+		want := icaotest.Unhex(t, "301406072A8648CE3D020106092B2403030208010107")
 		if !bytes.Contains(named, want) {
 			t.Fatalf("SPKI %X lacks AlgorithmIdentifier %X", named, want)
 		}
@@ -412,7 +404,7 @@ func ExampleSecurityInfos_Marshal() {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(unhex(f, cardAccessG1))
+	f.Add(icaotest.Unhex(f, cardAccessG1))
 	infos := SecurityInfos{
 		&PACEInfo{Protocol: OIDPACEECDHGMAES128, Version: 2, ParameterID: ParamBrainpoolP256r1, HasParameterID: true},
 		&ChipAuthenticationInfo{Protocol: OIDCAECDHAES128, Version: 1, KeyID: 1, HasKeyID: true},
@@ -428,7 +420,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(der)
 	for _, dg := range realDG14 {
-		f.Add(unhex(f, dg.hex)[4:]) // without the 6E 82 xx xx wrapper
+		f.Add(icaotest.Unhex(f, dg.hex)[4:]) // without the 6E 82 xx xx wrapper
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := Parse(b)
@@ -452,7 +444,7 @@ func FuzzParse(f *testing.F) {
 func FuzzParseECPublicKey(f *testing.F) {
 	spki, x, y := mustSPKI(f, brainpool.P256r1())
 	f.Add(spki)
-	f.Add(explicitSPKI(f, brainpool.P256r1(), unhex(f, "7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9"), x, y, OIDPKECDH))
+	f.Add(explicitSPKI(f, brainpool.P256r1(), icaotest.Unhex(f, "7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9"), x, y, OIDPKECDH))
 	p256, _, _ := mustSPKI(f, elliptic.P256())
 	f.Add(p256)
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -4,34 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/cccd-project/cccd/smartcard/apdu"
-)
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
-
-// Worked example of ICAO 9303-11 appendix D (BAC, 3DES secure messaging).
-const (
-	bacSeed  = "239AB9CB282DAF66231DC5A4DF6BFBAE"
-	bacKEnc  = "AB94FDECF2674FDFB9B391F85D7F76F2"
-	bacKMAC  = "7962D9ECE03D1ACD4C76089DCE131543"
-	bacKSEnc = "979EC13B1CBFE9DCD01AB0FED307EAE5"
-	bacKSMAC = "F1CB1F1FB5ADF208806B89DC579DC1F8"
-	bacSSC   = "887022120C06C226"
-	// K.IFD xor K.IC, the BAC key seed of the session keys (appendix D.3).
-	bacKIFD = "0B795240CB7049B01C19B33E32804F0B"
-	bacKIC  = "0B4F80323EB3191CB04970CB4052790B"
+	"github.com/cccd-project/cccd/smartcard/icaotest"
 )
 
 func TestKDF(t *testing.T) {
@@ -42,11 +20,11 @@ func TestKDF(t *testing.T) {
 		}
 		return out
 	}
-	kseedSession := xor(unhex(t, bacKIFD), unhex(t, bacKIC))
+	kseedSession := xor(icaotest.Unhex(t, icaotest.KIFD), icaotest.Unhex(t, icaotest.KIC))
 	// PACE appendix G.1: K_pi from SHA-1 of the MRZ information, session keys from the
 	// shared secret (x coordinate).
 	mrz := sha1.Sum([]byte("T22000129364081251010318"))
-	shared := unhex(t, "28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925")
+	shared := icaotest.Unhex(t, "28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925")
 	tests := []struct {
 		name    string
 		secret  []byte
@@ -55,10 +33,10 @@ func TestKDF(t *testing.T) {
 		counter uint32
 		want    string
 	}{
-		{"bac KEnc", unhex(t, bacSeed), TDES, 112, KDFEnc, bacKEnc},
-		{"bac KMAC", unhex(t, bacSeed), TDES, 112, KDFMAC, bacKMAC},
-		{"bac KSEnc", kseedSession, TDES, 112, KDFEnc, bacKSEnc},
-		{"bac KSMAC", kseedSession, TDES, 128, KDFMAC, bacKSMAC},
+		{"bac KEnc", icaotest.Unhex(t, icaotest.Seed), TDES, 112, KDFEnc, icaotest.KEnc},
+		{"bac KMAC", icaotest.Unhex(t, icaotest.Seed), TDES, 112, KDFMAC, icaotest.KMAC},
+		{"bac KSEnc", kseedSession, TDES, 112, KDFEnc, icaotest.KSEnc},
+		{"bac KSMAC", kseedSession, TDES, 128, KDFMAC, icaotest.KSMAC},
 		{"pace K_pi", mrz[:], AES, 128, KDFPi, "89DED1B26624EC1E634C1989302849DD"},
 		{"pace KSEnc", shared, AES, 128, KDFEnc, "F5F0E35C0D7161EE6724EE513A0D9A7F"},
 		{"pace KSMAC", shared, AES, 128, KDFMAC, "FE251C7858B356B24514B3BD5F4297D1"},
@@ -66,7 +44,7 @@ func TestKDF(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := KDF(tc.secret, tc.c, tc.bits, tc.counter)
-			if want := unhex(t, tc.want); !bytes.Equal(got, want) {
+			if want := icaotest.Unhex(t, tc.want); !bytes.Equal(got, want) {
 				t.Fatalf("KDF = %X, want %X", got, want)
 			}
 		})
@@ -88,7 +66,7 @@ func TestKDF(t *testing.T) {
 
 func mustCmd(t testing.TB, s string) apdu.Command {
 	t.Helper()
-	c, err := apdu.ParseCommand(unhex(t, s))
+	c, err := apdu.ParseCommand(icaotest.Unhex(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +75,7 @@ func mustCmd(t testing.TB, s string) apdu.Command {
 
 func mustResp(t testing.TB, s string) apdu.Response {
 	t.Helper()
-	r, err := apdu.ParseResponse(unhex(t, s))
+	r, err := apdu.ParseResponse(icaotest.Unhex(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +84,7 @@ func mustResp(t testing.TB, s string) apdu.Response {
 
 func bacSession(t testing.TB) *Session {
 	t.Helper()
-	s, err := NewSession(TDES, unhex(t, bacKSEnc), unhex(t, bacKSMAC), unhex(t, bacSSC))
+	s, err := NewSession(TDES, icaotest.Unhex(t, icaotest.KSEnc), icaotest.Unhex(t, icaotest.KSMAC), icaotest.Unhex(t, icaotest.SSC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,14 +117,14 @@ func TestAppendixDTerminal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := unhex(t, st.protCmd); !bytes.Equal(b, want) {
+			if want := icaotest.Unhex(t, st.protCmd); !bytes.Equal(b, want) {
 				t.Fatalf("protected command\n got %X\nwant %X", b, want)
 			}
 			r, err := s.UnprotectResponse(mustResp(t, st.protResp))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := unhex(t, st.plainResp); !bytes.Equal(r.Bytes(), want) {
+			if want := icaotest.Unhex(t, st.plainResp); !bytes.Equal(r.Bytes(), want) {
 				t.Fatalf("plain response %X, want %X", r.Bytes(), want)
 			}
 		})
@@ -167,14 +145,14 @@ func TestAppendixDChip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := unhex(t, st.plainCmd); !bytes.Equal(b, want) {
+			if want := icaotest.Unhex(t, st.plainCmd); !bytes.Equal(b, want) {
 				t.Fatalf("plain command %X, want %X", b, want)
 			}
 			r, err := s.ProtectResponse(mustResp(t, st.plainResp))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := unhex(t, st.protResp); !bytes.Equal(r.Bytes(), want) {
+			if want := icaotest.Unhex(t, st.protResp); !bytes.Equal(r.Bytes(), want) {
 				t.Fatalf("protected response\n got %X\nwant %X", r.Bytes(), want)
 			}
 		})
@@ -183,12 +161,12 @@ func TestAppendixDChip(t *testing.T) {
 
 func TestRetailMAC(t *testing.T) {
 	// ICAO 9303-11 appendix D.3: MAC over E.IFD with KMAC.
-	eifd := unhex(t, "72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F2")
-	got, err := RetailMAC(unhex(t, bacKMAC), eifd)
+	eifd := icaotest.Unhex(t, "72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F2")
+	got, err := RetailMAC(icaotest.Unhex(t, icaotest.KMAC), eifd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := unhex(t, "5F1448EEA8AD90A7"); !bytes.Equal(got, want) {
+	if want := icaotest.Unhex(t, "5F1448EEA8AD90A7"); !bytes.Equal(got, want) {
 		t.Fatalf("RetailMAC = %X, want %X", got, want)
 	}
 }
@@ -205,15 +183,15 @@ func TestPad(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := Pad(unhex(t, tc.in), tc.bs)
-			if want := unhex(t, tc.want); !bytes.Equal(p, want) {
+			p := Pad(icaotest.Unhex(t, tc.in), tc.bs)
+			if want := icaotest.Unhex(t, tc.want); !bytes.Equal(p, want) {
 				t.Fatalf("Pad = %X, want %X", p, want)
 			}
 			u, err := Unpad(p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(u, unhex(t, tc.in)) {
+			if !bytes.Equal(u, icaotest.Unhex(t, tc.in)) {
 				t.Fatalf("Unpad = %X, want %s", u, tc.in)
 			}
 		})

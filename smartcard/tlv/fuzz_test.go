@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/cccd-project/cccd/smartcard/icaotest"
 )
 
 // tlvSeeds are spec-shaped inputs: EF.CardAccess from ICAO 9303-11 appendix G.1, EF.COM and
@@ -75,9 +77,9 @@ func encodeAll(objs []Object) []byte {
 // is minimal (BER allows 81 05 for 05, which Encode writes back as 05).
 func FuzzParse(f *testing.F) {
 	for _, s := range tlvSeeds {
-		f.Add(unhex(f, s))
+		f.Add(icaotest.Unhex(f, s))
 	}
-	f.Add(nest(MaxDepth, unhex(f, "0401AA")))
+	f.Add(nest(MaxDepth, icaotest.Unhex(f, "0401AA")))
 	f.Add(nest(MaxDepth+1, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		objs, err := Parse(b)
@@ -111,7 +113,7 @@ func FuzzParse(f *testing.F) {
 // reads as a single object, giving the same object.
 func FuzzDecode(f *testing.F) {
 	for _, s := range tlvSeeds {
-		f.Add(unhex(f, s))
+		f.Add(icaotest.Unhex(f, s))
 	}
 	f.Add(nest(MaxDepth, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -8,16 +8,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-)
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
+	"github.com/cccd-project/cccd/smartcard/icaotest"
+)
 
 func TestReadTag(t *testing.T) {
 	tests := []struct {
@@ -40,15 +33,15 @@ func TestReadTag(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tag, n, err := ReadTag(unhex(t, tt.in))
+			tag, n, err := ReadTag(icaotest.Unhex(t, tt.in))
 			if err != nil {
 				t.Fatalf("ReadTag: %v", err)
 			}
 			if tag != tt.tag || n != tt.n {
 				t.Fatalf("ReadTag = %s, %d; want %s, %d", tag, n, tt.tag, tt.n)
 			}
-			if !bytes.Equal(tag.Bytes(), unhex(t, tt.in)[:n]) {
-				t.Errorf("Bytes = % X, want % X", tag.Bytes(), unhex(t, tt.in)[:n])
+			if !bytes.Equal(tag.Bytes(), icaotest.Unhex(t, tt.in)[:n]) {
+				t.Errorf("Bytes = % X, want % X", tag.Bytes(), icaotest.Unhex(t, tt.in)[:n])
 			}
 		})
 	}
@@ -61,7 +54,7 @@ func TestReadTag(t *testing.T) {
 		{"5 bytes with value", "1F8181810100"},
 	} {
 		t.Run("malformed "+tt.name, func(t *testing.T) {
-			if tag, n, err := ReadTag(unhex(t, tt.in)); !errors.Is(err, ErrMalformed) {
+			if tag, n, err := ReadTag(icaotest.Unhex(t, tt.in)); !errors.Is(err, ErrMalformed) {
 				t.Fatalf("ReadTag = %s, %d, %v; want ErrMalformed", tag, n, err)
 			}
 		})
@@ -106,7 +99,7 @@ func TestReadLength(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l, n, err := ReadLength(unhex(t, tt.in))
+			l, n, err := ReadLength(icaotest.Unhex(t, tt.in))
 			if err != nil {
 				t.Fatalf("ReadLength: %v", err)
 			}
@@ -130,7 +123,7 @@ func TestReadLength(t *testing.T) {
 		{"84 truncated", "84010000"},
 	} {
 		t.Run("malformed "+tt.name, func(t *testing.T) {
-			if l, n, err := ReadLength(unhex(t, tt.in)); !errors.Is(err, ErrMalformed) {
+			if l, n, err := ReadLength(icaotest.Unhex(t, tt.in)); !errors.Is(err, ErrMalformed) {
 				t.Fatalf("ReadLength = %d, %d, %v; want ErrMalformed", l, n, err)
 			}
 		})
@@ -158,7 +151,7 @@ func TestNext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tag, v, rest, err := Next(unhex(t, tt.in))
+			tag, v, rest, err := Next(icaotest.Unhex(t, tt.in))
 			if tt.malformed {
 				if !errors.Is(err, ErrMalformed) {
 					t.Fatalf("Next = %s % X % X %v; want ErrMalformed", tag, v, rest, err)
@@ -168,7 +161,7 @@ func TestNext(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Next: %v", err)
 			}
-			if tag != tt.tag || !bytes.Equal(v, unhex(t, tt.value)) || !bytes.Equal(rest, unhex(t, tt.rest)) {
+			if tag != tt.tag || !bytes.Equal(v, icaotest.Unhex(t, tt.value)) || !bytes.Equal(rest, icaotest.Unhex(t, tt.rest)) {
 				t.Fatalf("Next = %s, % X, % X; want %s, %s, %s", tag, v, rest, tt.tag, tt.value, tt.rest)
 			}
 		})
@@ -185,7 +178,7 @@ func nest(n int, inner []byte) []byte {
 }
 
 func TestParse(t *testing.T) {
-	leaf := unhex(t, "0401AA")
+	leaf := icaotest.Unhex(t, "0401AA")
 	tests := []struct {
 		name    string
 		in      []byte
@@ -193,18 +186,18 @@ func TestParse(t *testing.T) {
 		wantErr bool
 	}{
 		{"empty input", nil, 0, false},
-		{"two primitives", unhex(t, "0401AA 5F1F00"), 2, false},
-		{"nested constructed", unhex(t, "610A 5F1F02 4142 7F6102 8000 0400"), 2, false},
-		{"empty constructed", unhex(t, "3000"), 1, false},
+		{"two primitives", icaotest.Unhex(t, "0401AA 5F1F00"), 2, false},
+		{"nested constructed", icaotest.Unhex(t, "610A 5F1F02 4142 7F6102 8000 0400"), 2, false},
+		{"empty constructed", icaotest.Unhex(t, "3000"), 1, false},
 		{"depth MaxDepth with primitive leaf", nest(MaxDepth, leaf), 1, false},
 		{"depth MaxDepth with empty constructed leaf", nest(MaxDepth, nil), 1, false},
 		{"depth MaxDepth+1 with primitive leaf", nest(MaxDepth+1, leaf), 0, true},
 		{"depth MaxDepth+1 with empty constructed leaf", nest(MaxDepth+1, nil), 0, true},
 		{"depth 1000", nest(1000, leaf), 0, true},
-		{"trailing garbage byte", unhex(t, "0401AA 5F"), 0, true},
-		{"trailing truncated object", unhex(t, "0401AA 0402BB"), 0, true},
-		{"bad child inside constructed", unhex(t, "6103 040201"), 0, true},
-		{"child overruns parent", unhex(t, "6102 0402BBCC"), 0, true},
+		{"trailing garbage byte", icaotest.Unhex(t, "0401AA 5F"), 0, true},
+		{"trailing truncated object", icaotest.Unhex(t, "0401AA 0402BB"), 0, true},
+		{"bad child inside constructed", icaotest.Unhex(t, "6103 040201"), 0, true},
+		{"child overruns parent", icaotest.Unhex(t, "6102 0402BBCC"), 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,14 +224,14 @@ func TestParse(t *testing.T) {
 		})
 	}
 	t.Run("nested structure", func(t *testing.T) {
-		objs, err := Parse(unhex(t, "610A 5F1F02 4142 7F6102 8000 0400"))
+		objs, err := Parse(icaotest.Unhex(t, "610A 5F1F02 4142 7F6102 8000 0400"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []Object{
-			{Tag: 0x61, Value: unhex(t, "5F1F0241427F61028000"), Children: []Object{
+			{Tag: 0x61, Value: icaotest.Unhex(t, "5F1F0241427F61028000"), Children: []Object{
 				{Tag: 0x5F1F, Value: []byte("AB")},
-				{Tag: 0x7F61, Value: unhex(t, "8000"), Children: []Object{{Tag: 0x80, Value: []byte{}}}},
+				{Tag: 0x7F61, Value: icaotest.Unhex(t, "8000"), Children: []Object{{Tag: 0x80, Value: []byte{}}}},
 			}},
 			{Tag: 0x04, Value: []byte{}},
 		}
@@ -272,7 +265,7 @@ func TestDecode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := Decode(unhex(t, tt.in))
+			o, err := Decode(icaotest.Unhex(t, tt.in))
 			if tt.wantErr {
 				if !errors.Is(err, ErrMalformed) {
 					t.Fatalf("Decode = %+v, %v; want ErrMalformed", o, err)
@@ -285,7 +278,7 @@ func TestDecode(t *testing.T) {
 			if o.Tag != tt.tag {
 				t.Fatalf("Decode tag %s, want %s", o.Tag, tt.tag)
 			}
-			if !bytes.Equal(o.Encode(), unhex(t, tt.in)) {
+			if !bytes.Equal(o.Encode(), icaotest.Unhex(t, tt.in)) {
 				t.Fatalf("Encode = % X", o.Encode())
 			}
 		})
@@ -293,7 +286,7 @@ func TestDecode(t *testing.T) {
 }
 
 func TestFind(t *testing.T) {
-	o, err := Decode(unhex(t, "610C 8001AA 7F6103 800101 8001BB"))
+	o, err := Decode(icaotest.Unhex(t, "610C 8001AA 7F6103 800101 8001BB"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +298,7 @@ func TestFind(t *testing.T) {
 		found bool
 	}{
 		{"first of two equal tags", o, 0x80, []byte{0xAA}, true},
-		{"multi-byte tag", o, 0x7F61, unhex(t, "800101"), true},
+		{"multi-byte tag", o, 0x7F61, icaotest.Unhex(t, "800101"), true},
 		{"grandchild is not a direct child", o, 0x0101, nil, false},
 		{"absent", o, 0x5F1F, nil, false},
 		{"primitive has no children", Object{Tag: 0x80, Value: []byte{0x80, 0x00}}, 0x80, nil, false},
@@ -331,7 +324,7 @@ func TestAppendLength(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			got := AppendLength([]byte{0xEE}, tt.n)
-			if want := append([]byte{0xEE}, unhex(t, tt.want)...); !bytes.Equal(got, want) {
+			if want := append([]byte{0xEE}, icaotest.Unhex(t, tt.want)...); !bytes.Equal(got, want) {
 				t.Fatalf("AppendLength(%d) = % X, want % X", tt.n, got, want)
 			}
 			l, k, err := ReadLength(got[1:])
@@ -358,14 +351,14 @@ func TestEncode(t *testing.T) {
 			{Tag: 0x02, Value: []byte{0x01}},
 			{Tag: 0x7F60, Children: []Object{{Tag: 0xA1, Children: []Object{{Tag: 0x80, Value: []byte{0x01, 0x01}}}}}},
 		}}
-		want := unhex(t, "7F61 0C 020101 7F60 06 A104 80020101")
+		want := icaotest.Unhex(t, "7F61 0C 020101 7F60 06 A104 80020101")
 		if got := o.Encode(); !bytes.Equal(got, want) {
 			t.Fatalf("Encode = % X, want % X", got, want)
 		}
 	})
 	t.Run("constructed without children from value", func(t *testing.T) {
-		o := Object{Tag: 0x61, Value: unhex(t, "5F1F00")}
-		if got, want := o.Encode(), unhex(t, "6103 5F1F00"); !bytes.Equal(got, want) {
+		o := Object{Tag: 0x61, Value: icaotest.Unhex(t, "5F1F00")}
+		if got, want := o.Encode(), icaotest.Unhex(t, "6103 5F1F00"); !bytes.Equal(got, want) {
 			t.Fatalf("Encode = % X, want % X", got, want)
 		}
 	})
@@ -377,7 +370,7 @@ const dg13 = "6D2D 302B 020101 0606 28D316010008 311E" +
 	"3009 020104 0C04 4EE1BBAF"
 
 func TestDG13Shape(t *testing.T) {
-	o, err := Decode(unhex(t, dg13))
+	o, err := Decode(icaotest.Unhex(t, dg13))
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
@@ -385,7 +378,7 @@ func TestDG13Shape(t *testing.T) {
 	if !ok || len(seq.Children) != 3 {
 		t.Fatalf("6D/30 missing or wrong: %+v", seq)
 	}
-	if oid, _ := seq.Find(0x06); !bytes.Equal(oid.Value, unhex(t, "28D316010008")) {
+	if oid, _ := seq.Find(0x06); !bytes.Equal(oid.Value, icaotest.Unhex(t, "28D316010008")) {
 		t.Errorf("OID = % X", oid.Value)
 	}
 	set, ok := seq.Find(0x31)
@@ -403,7 +396,7 @@ func TestDG13Shape(t *testing.T) {
 			t.Errorf("field %d = %X %q, want %d %q", i, num.Value, val.Value, want.num, want.val)
 		}
 	}
-	if !bytes.Equal(o.Encode(), unhex(t, dg13)) {
+	if !bytes.Equal(o.Encode(), icaotest.Unhex(t, dg13)) {
 		t.Errorf("Encode does not reproduce DG13")
 	}
 }
@@ -413,7 +406,7 @@ func TestDG13Shape(t *testing.T) {
 func dg2(t testing.TB) ([]byte, []byte) {
 	img := bytes.Repeat([]byte{0xFF, 0xD8}, 150)
 	head := "75 820148 7F61 820143 020101 7F60 82013B A108 80020101 87020101 5F2E 82012C"
-	return append(unhex(t, head), img...), img
+	return append(icaotest.Unhex(t, head), img...), img
 }
 
 func TestDG2Shape(t *testing.T) {
@@ -458,16 +451,16 @@ func allocated(f func()) uint64 {
 // TestHostileInputBounded checks that declared lengths never drive allocation: the parser
 // only slices its input, so memory stays proportional to the bytes actually given.
 func TestHostileInputBounded(t *testing.T) {
-	siblings := bytes.Repeat(unhex(t, "0400"), 4096) // 8 KiB of empty objects at the deepest level
+	siblings := bytes.Repeat(icaotest.Unhex(t, "0400"), 4096) // 8 KiB of empty objects at the deepest level
 	tests := []struct {
 		name  string
 		in    []byte
 		limit uint64
 	}{
-		{"declared 16 MiB, 3 bytes given", unhex(t, "04 8401000000 010203"), 4 << 10},
-		{"declared 16 MiB constructed", unhex(t, "30 8401000000 3084010000000400"), 4 << 10},
-		{"declared 4 GiB", unhex(t, "04 84FFFFFFFF 00"), 4 << 10},
-		{"nested past the limit, lengths lie", bytes.Repeat(unhex(t, "30 8400FFFFFF"), 1000), 16 << 10},
+		{"declared 16 MiB, 3 bytes given", icaotest.Unhex(t, "04 8401000000 010203"), 4 << 10},
+		{"declared 16 MiB constructed", icaotest.Unhex(t, "30 8401000000 3084010000000400"), 4 << 10},
+		{"declared 4 GiB", icaotest.Unhex(t, "04 84FFFFFFFF 00"), 4 << 10},
+		{"nested past the limit, lengths lie", bytes.Repeat(icaotest.Unhex(t, "30 8400FFFFFF"), 1000), 16 << 10},
 		{"depth MaxDepth+1 honest", nest(MaxDepth+1, siblings), 16 << 10},
 		{"depth MaxDepth with 4096 siblings", nest(MaxDepth, siblings), uint64(len(nest(MaxDepth, siblings))) * 128},
 	}

@@ -9,13 +9,13 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/asn1"
-	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/cccd-project/cccd/smartcard/apdu"
 	"github.com/cccd-project/cccd/smartcard/bac"
+	"github.com/cccd-project/cccd/smartcard/icaotest"
 	"github.com/cccd-project/cccd/smartcard/sm"
 	"github.com/cccd-project/cccd/smartcard/tlv"
 )
@@ -25,15 +25,6 @@ const testMRZInfo = "L898902C<369080619406236"
 
 // cardAccess is the EF.CardAccess of ICAO 9303-11 appendix G.1 (PACE ECDH GM AES-128, parameter 13).
 const cardAccess = "31143012060A04007F0007020204020202010202010D"
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // tx sends cmd to the chip and returns the response (failing on transport errors).
 func tx(t testing.TB, c *Chip, cmd apdu.Command) apdu.Response {
@@ -85,7 +76,7 @@ func personalized(t testing.TB, opts Options) (*Chip, *[]time.Duration) {
 		fid  uint16
 		data []byte
 	}{
-		{FIDCardAccess, unhex(t, cardAccess)},
+		{FIDCardAccess, icaotest.Unhex(t, cardAccess)},
 		{FIDCOM, com},
 		{FIDDG1, tlv.Encode(0x61, tlv.Encode(0x5F1F, []byte("IDVNM0012345678001234567890<<<8001014M3001017VNM<<<<<<<<<<<6NGUYEN<<VAN<A<<<<<<<<<<<<<<<<<<")))},
 		{FIDDG1 + 1, dg2},
@@ -185,7 +176,7 @@ func TestReadBinary(t *testing.T) {
 	}{
 		{"B0 offset", Options{}, []apdu.Command{sel, selDG2}, apdu.Command{INS: insReadBinary, P1: 0x01, P2: 0x00, Ne: 16}, apdu.SWOK, dg2[256:272]},
 		{"B0 SFI", Options{}, []apdu.Command{sel}, apdu.Command{INS: insReadBinary, P1: 0x82, P2: 0x10, Ne: 4}, apdu.SWOK, dg2[16:20]},
-		{"B0 SFI CardAccess from MF", Options{}, nil, apdu.Command{INS: insReadBinary, P1: 0x9C, Ne: 4}, apdu.SWOK, unhex(t, cardAccess)[:4]},
+		{"B0 SFI CardAccess from MF", Options{}, nil, apdu.Command{INS: insReadBinary, P1: 0x9C, Ne: 4}, apdu.SWOK, icaotest.Unhex(t, cardAccess)[:4]},
 		{"B0 extended Le", Options{}, []apdu.Command{sel, selDG2}, apdu.Command{INS: insReadBinary, Ne: 32767}, apdu.SWOK, dg2[:32767]},
 		{"B0 wildcard Le at end", Options{}, []apdu.Command{sel, selDG2}, apdu.Command{INS: insReadBinary, P1: 0x7F, P2: 0xFF, Ne: apdu.MaxExtendedLe}, apdu.SWOK, dg2[0x7FFF:]},
 		{"B0 end of file", Options{}, []apdu.Command{sel}, apdu.Command{INS: insReadBinary, P1: 0x83, Ne: 10}, apdu.SWEndOfFile, tlv.Encode(0x63, []byte{1, 2, 3})},
@@ -251,7 +242,7 @@ func TestAccessControl(t *testing.T) {
 	if got := tx(t, c, apdu.Command{INS: insReadBinary, P1: 0x9E, Ne: 4}).SW; got != apdu.SWSecurityNotSatisfied {
 		t.Fatalf("plain EF.COM read: SW %04X, want 6982", got)
 	}
-	if got := ok(t, c, apdu.Command{INS: insReadBinary, P1: 0x9C, Ne: 4}); !bytes.Equal(got, unhex(t, cardAccess)[:4]) {
+	if got := ok(t, c, apdu.Command{INS: insReadBinary, P1: 0x9C, Ne: 4}); !bytes.Equal(got, icaotest.Unhex(t, cardAccess)[:4]) {
 		t.Fatalf("EF.CardAccess in the clear: %X", got)
 	}
 	ch, err := openBAC(t, c, testMRZInfo)
@@ -296,14 +287,14 @@ func TestSecureMessagingErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A protected READ BINARY with a forged MAC: 6988 in plain, and the session is gone.
-	forged := apdu.Command{CLA: 0x0C, INS: insReadBinary, P1: 0x9E, Data: unhex(t, "9701048E080102030405060708"), Ne: 256}
+	forged := apdu.Command{CLA: 0x0C, INS: insReadBinary, P1: 0x9E, Data: icaotest.Unhex(t, "9701048E080102030405060708"), Ne: 256}
 	if r := tx(t, c, forged); r.SW != apdu.SWSMDataIncorrect || len(r.Data) != 0 {
 		t.Fatalf("forged MAC: SW %04X data %X, want plain 6988", r.SW, r.Data)
 	}
 	if r := tx(t, c, forged); r.SW != 0x6882 {
 		t.Fatalf("after the session ended: SW %04X, want 6882", r.SW)
 	}
-	missing := apdu.Command{CLA: 0x0C, INS: insReadBinary, P1: 0x9E, Data: unhex(t, "970104"), Ne: 256}
+	missing := apdu.Command{CLA: 0x0C, INS: insReadBinary, P1: 0x9E, Data: icaotest.Unhex(t, "970104"), Ne: 256}
 	if _, err := openBAC(t, c, testMRZInfo); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cccd-project/cccd/smartcard/apdu"
+	"github.com/cccd-project/cccd/smartcard/icaotest"
 )
 
 // fuzzChip returns a small chip, locked or not, with files and access keys.
@@ -15,9 +16,9 @@ func fuzzChip(t testing.TB, locked bool) *Chip {
 	key := sha1.Sum([]byte(testMRZInfo))
 	for _, raw := range [][]byte{
 		createCmdBytes(t, FIDCardAccess, 22),
-		append([]byte{0x00, 0xD6, 0x00, 0x00, 0x16}, unhex(t, cardAccess)...),
+		append([]byte{0x00, 0xD6, 0x00, 0x00, 0x16}, icaotest.Unhex(t, cardAccess)...),
 		createCmdBytes(t, FIDCOM, 12),
-		append([]byte{0x00, 0xD6, 0x00, 0x00, 0x0C}, unhex(t, "600A5F0104303130375C0161")...),
+		append([]byte{0x00, 0xD6, 0x00, 0x00, 0x0C}, icaotest.Unhex(t, "600A5F0104303130375C0161")...),
 		createCmdBytes(t, FIDDG1, 100),
 		createCmdBytes(t, FIDDG1+2, 10),
 		append([]byte{0x80, 0xDA, 0x00, TagMRZKey, 20}, key[:]...),
@@ -72,7 +73,7 @@ func FuzzProcess(f *testing.F) {
 		"0044000000",
 	}
 	for _, s := range seeds {
-		b := unhex(f, stripSpaces(s))
+		b := icaotest.Unhex(f, stripSpaces(s))
 		f.Add(append([]byte{byte(len(b))}, b...))
 	}
 	f.Add([]byte{})
