@@ -88,9 +88,10 @@ func (s *stmt) build(final string, dest []any) (string, []any, *bool) {
 }
 
 // auditHashes is the chain of audit_c: the head's hash, then one hash per entry of
-// audit_in (head l and entries i). A step records one or two entries, which the expression chains
-// itself with the inlined SQL function audit_form; a set of more goes to audit_hashes,
-// whose plpgsql loop costs a function call and its set-up in every transaction.
+// audit_in (head l and entries i). A step records one or two entries, which the
+// expression chains itself with the inlined SQL function audit_form; a set of more goes
+// to audit_hashes, whose plpgsql loop costs a function call and its set-up in every
+// transaction.
 func auditHashes(chain, who, office string) string {
 	h := "l.hash"
 	hs := []string{h}
