@@ -20,7 +20,7 @@ import (
 // trip. Each state change writes exactly what ledger.Transition and cardTransition
 // write: the timeline row, the audit entry and, for applications, the outbox event.
 // The audit entries of the whole statement are chained onto the statement's chain in
-// the statement itself (SQL function audit_hashes), so the chain's head moves once.
+// the statement itself (see build), so the chain's head moves once.
 type stmt struct {
 	args   []any
 	items  []string
@@ -123,9 +123,8 @@ func (s *stmt) run(ctx context.Context, q interface {
 }
 
 // moveApps adds WITH items moving the applications of src (a query with columns id and
-// note) from -> to, when they are still in from (each is locked by its key, then its
-// state checked: no plan can turn the move into a scan of every application in from),
-// with a timeline row, an audit entry and an outbox event each (the shape of
+// note) from -> to, when they are still in from (locked by key, then checked: see
+// keyed), with a timeline row, an audit entry and an outbox event each (the shape of
 // ledger.Event). It returns an expression giving the number of applications moved (the
 // inserts of a WITH item always run to completion, a row for each moved row, or the
 // statement fails). The moved rows are in WITH item name (columns id, note and ev, the
@@ -146,12 +145,7 @@ func (s *stmt) moveAppsOf(name, src string, held bool, from, to lifecycle.AppSta
 	}
 	f, t := s.arg(string(from), "text"), s.arg(string(to), "text")
 	who, office := s.arg(actor.Name, "text"), s.arg(actor.Office, "text")
-	if held {
-		s.with(name+"_k", src)
-	} else {
-		s.with(name+"_k", `SELECT x.id, s.note FROM (`+src+`) s
-		CROSS JOIN LATERAL (SELECT id, state FROM applications WHERE id = s.id FOR UPDATE) x WHERE x.state = `+f)
-	}
+	s.keyed(name, src, held, "applications", "id", f)
 	s.with(name, `UPDATE applications a SET state = `+t+`, updated_at = now() FROM `+name+`_k s
 		WHERE a.id = s.id RETURNING a.id, s.note, gen_random_uuid() AS ev`)
 	s.with(name+"_ev", `INSERT INTO application_events (application_id, from_state, to_state, actor, office, note)
@@ -184,12 +178,7 @@ func (s *stmt) moveCardsOf(name, src string, held bool, from, to lifecycle.CardS
 		s.fail(err)
 	}
 	f, t, who := s.arg(string(from), "text"), s.arg(string(to), "text"), s.arg(actor.Name, "text")
-	if held {
-		s.with(name+"_k", src)
-	} else {
-		s.with(name+"_k", `SELECT x.serial, s.note FROM (`+src+`) s
-		CROSS JOIN LATERAL (SELECT serial, state FROM cards WHERE serial = s.serial FOR UPDATE) x WHERE x.state = `+f)
-	}
+	s.keyed(name, src, held, "cards", "serial", f)
 	s.with(name, `UPDATE cards c SET state = `+t+`, reason = CASE WHEN s.note = '' THEN c.reason ELSE s.note END,
 		updated_at = now()`+set+` FROM `+name+`_k s WHERE c.serial = s.serial
 		RETURNING c.serial, s.note`)
@@ -198,6 +187,19 @@ func (s *stmt) moveCardsOf(name, src string, held bool, from, to lifecycle.CardS
 	s.audit(`serial AS k, 'card.' || `+t+` AS action, 'card/' || serial AS subject,
 		`+f+` || ' -> ' || `+t+` || ' ' || note AS detail FROM `+name, actor, chain)
 	return countOf(name)
+}
+
+// keyed adds WITH item name_k: the rows of src (columns key and note) to move out of
+// state from. Unless src is held (its rows already locked and found in from), each row
+// of table is locked by its key, then its state checked: no plan can turn the move into
+// a scan of every row in from.
+func (s *stmt) keyed(name, src string, held bool, table, key, from string) {
+	if held {
+		s.with(name+"_k", src)
+		return
+	}
+	s.with(name+"_k", `SELECT x.`+key+`, s.note FROM (`+src+`) s
+		CROSS JOIN LATERAL (SELECT `+key+`, state FROM `+table+` WHERE `+key+` = s.`+key+` FOR UPDATE) x WHERE x.state = `+from)
 }
 
 // countOf is an expression adding up the rows of WITH items.
