@@ -74,16 +74,9 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 
 	chips := &serialMaker{} // one supply of blank chips for both runs
 	start := time.Now()
-	batches, err := e.CreateBatches(ctx, op, "B1", office, apps)
+	batches, err := queueLine(ctx, e, op, "B1", office, apps, &r.Apps)
 	if err != nil {
 		return r, err
-	}
-	for _, b := range batches {
-		n, err := e.StartBatch(ctx, op, b.ID)
-		if err != nil {
-			return r, err
-		}
-		r.Apps += n
 	}
 	if err := waitUntil(ctx, e, "SELECT EXISTS (SELECT 1 FROM outbox)"); err != nil {
 		return r, err
@@ -126,18 +119,11 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 
 	// A working line: the second set of applications, every stage at once.
 	t5 := time.Now()
-	line, err := e.CreateBatches(ctx, op, "B2", office, apps)
-	if err != nil {
-		return r, err
-	}
 	run((&JobWorker{Engine: e, JS: js, Log: log, Line: "B2", Station: "bench", Workers: workers, Maker: chips}).Run)
 	n := 0
-	for _, b := range line {
-		m, err := e.StartBatch(ctx, op, b.ID)
-		if err != nil {
-			return r, err
-		}
-		n += m
+	line, err := queueLine(ctx, e, op, "B2", office, apps, &n)
+	if err != nil {
+		return r, err
 	}
 	if err := runLine(ctx, e, op, staff, office, n, workers); err != nil {
 		return r, err
@@ -164,6 +150,24 @@ func Bench(ctx context.Context, e *Engine, js jetstream.JetStream, log *slog.Log
 		r.Balanced = r.Balanced && rec.Balanced()
 	}
 	return r, nil
+}
+
+// queueLine batches up to apps approved applications for production line and starts
+// the batches, which puts a job per application on the line's work queue; it adds the
+// number of applications queued to n.
+func queueLine(ctx context.Context, e *Engine, op ledger.Actor, line, office string, apps int, n *int) ([]Batch, error) {
+	batches, err := e.CreateBatches(ctx, op, line, office, apps)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range batches {
+		m, err := e.StartBatch(ctx, op, b.ID)
+		if err != nil {
+			return nil, err
+		}
+		*n += m
+	}
+	return batches, nil
 }
 
 // runLine is the delivery end of a working line: every 100 ms a shipment takes the cards
