@@ -236,10 +236,7 @@ func TestStepsWriteTheirRecords(t *testing.T) {
 			WHERE l.subject = 'application/' || e.application_id AND l.action = 'application.' || e.to_state)`).Scan(&bad); err != nil || bad != 0 {
 			t.Fatalf("%d timeline rows without an audit entry (%v)", bad, err)
 		}
-		rep, err := ledger.VerifyAudit(ctx, w.pool)
-		if err != nil || !rep.OK() {
-			t.Fatalf("audit: %+v, %v", rep, err)
-		}
+		auditIntact(t, w.pool)
 		rec, err := w.engine.ReconcileBatch(ctx, batch)
 		if err != nil || !rec.Balanced() {
 			t.Fatalf("reconciliation: %+v, %v", rec, err)
@@ -318,10 +315,7 @@ func TestStageSets(t *testing.T) {
 	if timeline != 5 || audit != 8 || events != 5 {
 		t.Fatalf("%d timeline rows, %d audit entries, %d events; want 5, 8, 5", timeline, audit, events)
 	}
-	rep, err := ledger.VerifyAudit(ctx, w.pool)
-	if err != nil || !rep.OK() {
-		t.Fatalf("audit: %+v, %v", rep, err)
-	}
+	auditIntact(t, w.pool)
 }
 
 // TestTakeJob drives the one-statement take of a job with its chip: refusals write
@@ -381,8 +375,5 @@ func TestTakeJob(t *testing.T) {
 	if state != "personalizing" {
 		t.Fatalf("application 2 is %s after its job was taken", state)
 	}
-	rep, err := ledger.VerifyAudit(ctx, w.pool)
-	if err != nil || !rep.OK() {
-		t.Fatalf("audit: %+v, %v", rep, err)
-	}
+	auditIntact(t, w.pool)
 }

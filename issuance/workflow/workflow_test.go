@@ -50,6 +50,15 @@ func seed(t *testing.T, pool *pgxpool.Pool, n int) {
 	}
 }
 
+// auditIntact fails the test unless every audit chain verifies.
+func auditIntact(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	rep, err := ledger.VerifyAudit(context.Background(), pool)
+	if err != nil || !rep.OK() {
+		t.Fatalf("audit: %+v, %v", rep, err)
+	}
+}
+
 // maker is a station's hardware in this test: it hands out serials and fails (tears)
 // every card whose attempt counter hits failEvery.
 type maker struct {
@@ -351,10 +360,7 @@ func runWorkflow(t *testing.T, bcfg broker.Config, ext *natsProcess) {
 			t.Fatalf("reconciliation %+v", r)
 		}
 	}
-	rep, err := ledger.VerifyAudit(ctx, pool)
-	if err != nil || !rep.OK() {
-		t.Fatalf("audit %+v %v", rep, err)
-	}
+	auditIntact(t, pool)
 }
 
 // holdingMaker has no blank card for the first attempt at every job: the job must be
