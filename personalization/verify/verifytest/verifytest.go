@@ -50,8 +50,13 @@ func newKey() (*ecdsa.PrivateKey, error) { return ecdsa.GenerateKey(elliptic.P25
 // NewPKI issues a CSCA for country (two capital letters) and one Document Signer, both
 // valid from an hour ago.
 func NewPKI(country string) (*PKI, error) {
-	p := &PKI{Authority: pki.Authority{Country: country, Organization: "cccd verifytest",
-		CRLURL: "http://crl.example/" + country + ".crl"}}
+	return NewPKIOf(pki.Authority{Country: country, Organization: "cccd verifytest",
+		CRLURL: "http://crl.example/" + country + ".crl"})
+}
+
+// NewPKIOf is NewPKI for the given authority (country, organization, CRL address).
+func NewPKIOf(a pki.Authority) (*PKI, error) {
+	p := &PKI{Authority: a}
 	now := time.Now().Add(-time.Hour)
 	ck, err := newKey()
 	if err != nil {
