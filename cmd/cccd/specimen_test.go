@@ -67,7 +67,7 @@ var specimens = []struct {
 
 // TestSpecimenCards reads every specimen card through pcscd the way `cccd verify` does,
 // with the trust store of testdata/specimen, and checks the verdict and the first failure
-// each must get. go test -run TestSpecimenCards -update makes the set anew.
+// each must get. go test ./cmd/cccd -run TestSpecimenCards -args -update makes the set anew.
 func TestSpecimenCards(t *testing.T) {
 	if *updateSpecimens {
 		writeSpecimens(t)
@@ -78,7 +78,7 @@ func TestSpecimenCards(t *testing.T) {
 	}
 	b, err := os.ReadFile(filepath.Join(specimenDir, "cards.json"))
 	if err != nil {
-		t.Fatalf("%v (run go test -run TestSpecimenCards -update to make the specimen cards)", err)
+		t.Fatalf("%v (go test ./cmd/cccd -run TestSpecimenCards -args -update makes the specimen cards)", err)
 	}
 	var listed []specimen
 	if err := json.Unmarshal(b, &listed); err != nil {
