@@ -15,6 +15,7 @@ import (
 	"github.com/cccd-project/cccd/issuance/mrz"
 	"github.com/cccd-project/cccd/issuance/store/storetest"
 	"github.com/cccd-project/cccd/issuance/workflow"
+	"github.com/cccd-project/cccd/personalization/lds"
 	"github.com/cccd-project/cccd/personalization/verify"
 	"github.com/cccd-project/cccd/personalization/verify/verifytest"
 	"github.com/cccd-project/cccd/smartcard/vchip"
@@ -97,8 +98,13 @@ func TestDeliverVerifiesCard(t *testing.T) {
 	seedCardAtOffice(t, db, receipt, app, serial)
 	good := verifytest.Spec{App: app, DS: p.DS, DSKey: p.DSKey, NISTP256: true}
 	forged := good
-	forged.AfterSign = func(files map[uint16][]byte) (err error) {
-		files[0x010D], err = reencodeName(files[0x010D], "Trần Thị Giả")
+	forged.AfterSign = func(files map[uint16][]byte) error {
+		d, err := lds.ParseDG13(files[0x010D])
+		if err != nil {
+			return err
+		}
+		d.FullName = "Trần Thị Giả"
+		files[0x010D], err = d.Encode()
 		return err
 	}
 	actor := ledger.Actor{Name: "clerk1", Role: "clerk", Office: "OFF1"}

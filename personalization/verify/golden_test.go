@@ -16,7 +16,7 @@ import (
 	"github.com/cccd-project/cccd/smartcard/vchip"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ and make the specimen cards (top-level testdata/specimen) anew")
 
 // TestGolden renders the reports of a genuine and a forged card, with step times set to
 // zero, and compares them with testdata/*.golden (the text a counter clerk reads and the

@@ -3,8 +3,8 @@
 // FAILS the test with the command that fixes it; it never skips.
 //
 // Slot allocation for the test suite (scripts/pcscd.sh start 14): 0-3 smartcard
-// packages (0-1 pcsc, 2-3 vpcd), 4-7 personalization, 8-9 cmd/cccd (specimen cards),
-// 10-11 benchmarks, 12-13 smartcard/e2e.
+// packages (0-1 pcsc, 2-3 vpcd), 4-7 personalization, 8-9 verifier, 10-11 benchmarks,
+// 12-13 smartcard/e2e.
 // A package must only use its own slots: pcscd and its readers are shared by all test
 // binaries that `go test` runs in parallel.
 package pcsctest

@@ -1,33 +1,26 @@
-package main
+package verify_test
 
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/cccd-project/cccd/hsm/pki"
+	"github.com/cccd-project/cccd/hsm/pki/trust"
 	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/personalization/lds"
 	"github.com/cccd-project/cccd/personalization/verify"
 	"github.com/cccd-project/cccd/personalization/verify/verifytest"
 	"github.com/cccd-project/cccd/smartcard/emrtd"
-	"github.com/cccd-project/cccd/smartcard/pcsc"
-	"github.com/cccd-project/cccd/smartcard/pcsc/pcsctest"
 	"github.com/cccd-project/cccd/smartcard/vchip"
 )
-
-var updateSpecimens = flag.Bool("update", false, "make the specimen cards of testdata/specimen anew")
 
 // specimenDir holds the specimen cards: chips a verifier can read without a production
 // line, and the trust store that goes with them (see its README.md).
 const specimenDir = "../../testdata/specimen"
-
-// slotSpecimen is this package's pcscd reader slot (see package pcsctest).
-const slotSpecimen = 8
 
 // specimen is one card of the set and the verdict a counter must reach on it.
 type specimen struct {
@@ -50,7 +43,7 @@ var specimens = []struct {
 		About: "the holder's name in DG13 was changed after the card was signed"},
 		func(s *verifytest.Spec, _, _ *verifytest.PKI) {
 			s.AfterSign = func(files map[uint16][]byte) (err error) {
-				files[0x010D], err = reencodeName(files[0x010D], "Trần Văn Giả")
+				files[0x010D], err = reencodeDG13(files[0x010D], func(d *lds.DG13) { d.FullName = "Trần Văn Giả" })
 				return err
 			}
 		}},
@@ -65,20 +58,21 @@ var specimens = []struct {
 		func(s *verifytest.Spec, _, revoked *verifytest.PKI) { s.DS, s.DSKey = revoked.DS, revoked.DSKey }},
 }
 
-// TestSpecimenCards reads every specimen card through pcscd the way `cccd verify` does,
-// with the trust store of testdata/specimen, and checks the verdict and the first failure
-// each must get. go test ./cmd/cccd -run TestSpecimenCards -args -update makes the set anew.
+// TestSpecimenCards reads every specimen card through pcscd with the trust store of
+// testdata/specimen, as `cccd verify --trust-dir` loads it, and checks the verdict and the
+// first failure each must get.
+// go test ./personalization/verify -run TestSpecimenCards -args -update makes the set anew.
 func TestSpecimenCards(t *testing.T) {
-	if *updateSpecimens {
+	if *update {
 		writeSpecimens(t)
 	}
-	ts, err := loadTrust(filepath.Join(specimenDir, "trust"))
+	ts, err := trust.Load(os.DirFS(filepath.Join(specimenDir, "trust")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(specimenDir, "cards.json"))
 	if err != nil {
-		t.Fatalf("%v (go test ./cmd/cccd -run TestSpecimenCards -args -update makes the specimen cards)", err)
+		t.Fatalf("%v (go test ./personalization/verify -run TestSpecimenCards -args -update makes the specimen cards)", err)
 	}
 	var listed []specimen
 	if err := json.Unmarshal(b, &listed); err != nil {
@@ -87,11 +81,6 @@ func TestSpecimenCards(t *testing.T) {
 	if len(listed) != len(specimens) {
 		t.Fatalf("cards.json lists %d cards, the test %d (run with -update)", len(listed), len(specimens))
 	}
-	pc, err := pcsc.Open()
-	if err != nil {
-		t.Fatalf("pcscd: %v (run `sudo scripts/pcscd.sh start 14` first)", err)
-	}
-	defer pc.Close()
 	for i, want := range specimens {
 		t.Run(want.File, func(t *testing.T) {
 			got := listed[i]
@@ -102,18 +91,15 @@ func TestSpecimenCards(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			reader := pcsctest.Insert(t, slotSpecimen, chip)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			out := verifyInReader(ctx, pc, reader, emrtd.Credentials{CAN: got.CAN}, verify.Options{Trust: ts}, t.TempDir())
+			out := verifyInReader(t, slotProduction, chip, emrtd.Credentials{CAN: got.CAN}, verify.Options{Trust: ts})
 			if out.Verdict != want.Verdict || out.Code != want.Code {
 				t.Fatalf("verdict %s (%s), want %s (%s); reasons: %+v", out.Verdict, out.Code, want.Verdict, want.Code, out.Failures())
 			}
 			if out.Serial != want.Serial {
 				t.Errorf("serial %q, want %q", out.Serial, want.Serial)
 			}
-			if out.Verdict == verify.Genuine && out.PortraitFile == "" {
-				t.Error("no portrait saved for the genuine card")
+			if out.Verdict == verify.Genuine && len(out.Portrait) == 0 {
+				t.Error("no portrait read from the genuine card")
 			}
 		})
 	}
@@ -151,7 +137,9 @@ func writeSpecimens(t *testing.T) {
 	if err := ts.AddCRL(crl); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.RemoveAll(specimenDir); err != nil {
+	// The old CSCA goes with its trust store; the cards and cards.json are written over,
+	// the README kept.
+	if err := os.RemoveAll(filepath.Join(specimenDir, "trust")); err != nil {
 		t.Fatal(err)
 	}
 	if err := ts.Save(filepath.Join(specimenDir, "trust")); err != nil {
@@ -187,16 +175,6 @@ func writeSpecimens(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(specimenDir, "cards.json"), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// reencodeName is DG13 b with the holder's full name changed to name.
-func reencodeName(b []byte, name string) ([]byte, error) {
-	d, err := lds.ParseDG13(b)
-	if err != nil {
-		return nil, err
-	}
-	d.FullName = name
-	return d.Encode()
 }
 
 // seniorApplication returns the application of the next synthetic resident (from seed
