@@ -21,7 +21,7 @@ func TestSpreadOfRuns(t *testing.T) {
 		{"one run", []workflow.BenchResult{run(600, time.Second)}, line, 600, 600, 600},
 		{"odd: the middle one", []workflow.BenchResult{run(700, 0), run(500, 0), run(650, 0)}, line, 650, 500, 700},
 		{"even: between the middle two", []workflow.BenchResult{run(700, 0), run(500, 0), run(650, 0), run(550, 0)}, line, 600, 500, 700},
-		{"rates from times", []workflow.BenchResult{run(0, 2 * time.Second), run(0, time.Second / 2), run(0, time.Second)}, hand, 1000, 500, 2000},
+		{"rates from times", []workflow.BenchResult{run(0, 2*time.Second), run(0, time.Second/2), run(0, time.Second)}, hand, 1000, 500, 2000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			med, lo, hi := spread(tc.runs, tc.f)
