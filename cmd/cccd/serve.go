@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,12 +32,17 @@ var serveHooks []func(ctx context.Context, env *serveEnv) error
 
 func newServeCmd() *cobra.Command {
 	var listen string
+	var tlsCfg serveTLSConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the intake API and the workflow engine",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			tc, err := tlsCfg.config(listen)
+			if err != nil {
+				return err
+			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			db, err := openDB(ctx)
 			if err != nil {
@@ -49,6 +55,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ln = tls.NewListener(ln, tc)
 			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 			errc := make(chan error, len(serveHooks)+1)
 			ctx, cancel := context.WithCancel(ctx)
@@ -67,7 +74,7 @@ func newServeCmd() *cobra.Command {
 				}
 			}()
 			log.Info("cccd serve: intake API listening", "addr", ln.Addr().String())
-			fmt.Fprintf(os.Stderr, "listening on http://%s\n", ln.Addr())
+			fmt.Fprintf(os.Stderr, "listening on https://%s\n", ln.Addr())
 			select {
 			case <-ctx.Done():
 			case err = <-errc:
@@ -79,6 +86,7 @@ func newServeCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API")
+	tlsCfg.flags(cmd.Flags())
 	return cmd
 }
