@@ -127,9 +127,8 @@ func runStation(ctx context.Context, cfg stationConfig) error {
 		return err
 	}
 	defer b.Close()
-	if err := workflow.EnsureStreams(ctx, b.JS); err != nil {
-		return err
-	}
+	// The streams are `cccd serve`'s to create: a station's credentials only reach its
+	// line's consumer, which it waits for (package site).
 
 	p := &station.Personalizer{Apps: station.DBApplications{DB: db}, Signers: signers, Trust: ts,
 		Profile: station.Profile{NISTP256: cfg.NISTP256}, Readback: (&workflow.Engine{DB: db}).RecordReadback}
