@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/cccd-project/cccd/issuance/console"
 	"github.com/cccd-project/cccd/issuance/intake"
 )
 
@@ -31,9 +32,10 @@ var serveHooks []func(ctx context.Context, env *serveEnv) error
 
 func newServeCmd() *cobra.Command {
 	var listen string
+	var secureCookies bool
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the intake API and the workflow engine",
+		Short: "Run the intake API, the web console and the workflow engine",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -44,7 +46,15 @@ func newServeCmd() *cobra.Command {
 			}
 			defer db.Close()
 			env := &serveEnv{db: db, log: log, mux: http.NewServeMux()}
-			env.mux.Handle("/", intake.New(db).Handler(log))
+			api := intake.New(db).Handler(log)
+			env.mux.Handle("/api/", api)
+			env.mux.Handle("/status/", api)
+			con, err := console.New(console.Config{DB: db, Log: log, SecureCookies: secureCookies})
+			if err != nil {
+				return err
+			}
+			env.mux.Handle("/console/", con)
+			env.mux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return err
@@ -67,7 +77,7 @@ func newServeCmd() *cobra.Command {
 				}
 			}()
 			log.Info("cccd serve: intake API listening", "addr", ln.Addr().String())
-			fmt.Fprintf(os.Stderr, "listening on http://%s\n", ln.Addr())
+			fmt.Fprintf(os.Stderr, "listening on http://%s (web console: http://%s/console/)\n", ln.Addr(), ln.Addr())
 			select {
 			case <-ctx.Done():
 			case err = <-errc:
@@ -79,6 +89,7 @@ func newServeCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP API and the web console")
+	cmd.Flags().BoolVar(&secureCookies, "secure-cookies", false, "mark console cookies Secure (set when users reach it over HTTPS)")
 	return cmd
 }
