@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,13 +33,17 @@ var serveHooks []func(ctx context.Context, env *serveEnv) error
 
 func newServeCmd() *cobra.Command {
 	var listen string
-	var secureCookies bool
+	var tlsCfg serveTLSConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the intake API, the web console and the workflow engine",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			tc, err := tlsCfg.config(listen)
+			if err != nil {
+				return err
+			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			db, err := openDB(ctx)
 			if err != nil {
@@ -49,7 +54,8 @@ func newServeCmd() *cobra.Command {
 			api := intake.New(db).Handler(log)
 			env.mux.Handle("/api/", api)
 			env.mux.Handle("/status/", api)
-			con, err := console.New(console.Config{DB: db, Log: log, SecureCookies: secureCookies})
+			// The web console: its cookies are Secure, as every request comes over TLS.
+			con, err := console.New(console.Config{DB: db, Log: log})
 			if err != nil {
 				return err
 			}
@@ -59,6 +65,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ln = tls.NewListener(ln, tc)
 			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 			errc := make(chan error, len(serveHooks)+1)
 			ctx, cancel := context.WithCancel(ctx)
@@ -77,7 +84,7 @@ func newServeCmd() *cobra.Command {
 				}
 			}()
 			log.Info("cccd serve: intake API listening", "addr", ln.Addr().String())
-			fmt.Fprintf(os.Stderr, "listening on http://%s (web console: http://%s/console/)\n", ln.Addr(), ln.Addr())
+			fmt.Fprintf(os.Stderr, "listening on https://%s (web console: https://%s/console/)\n", ln.Addr(), ln.Addr())
 			select {
 			case <-ctx.Done():
 			case err = <-errc:
@@ -89,7 +96,7 @@ func newServeCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP API and the web console")
-	cmd.Flags().BoolVar(&secureCookies, "secure-cookies", false, "mark console cookies Secure (set when users reach it over HTTPS)")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API and the web console")
+	tlsCfg.flags(cmd.Flags())
 	return cmd
 }
