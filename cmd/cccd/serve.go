@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/cccd-project/cccd/issuance/console"
 	"github.com/cccd-project/cccd/issuance/intake"
 )
 
@@ -35,7 +36,7 @@ func newServeCmd() *cobra.Command {
 	var tlsCfg serveTLSConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the intake API and the workflow engine",
+		Short: "Run the intake API, the web console and the workflow engine",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -50,7 +51,16 @@ func newServeCmd() *cobra.Command {
 			}
 			defer db.Close()
 			env := &serveEnv{db: db, log: log, mux: http.NewServeMux()}
-			env.mux.Handle("/", intake.New(db).Handler(log))
+			api := intake.New(db).Handler(log)
+			env.mux.Handle("/api/", api)
+			env.mux.Handle("/status/", api)
+			// The web console: its cookies are Secure, as every request comes over TLS.
+			con, err := console.New(console.Config{DB: db, Log: log})
+			if err != nil {
+				return err
+			}
+			env.mux.Handle("/console/", con)
+			env.mux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return err
@@ -74,7 +84,7 @@ func newServeCmd() *cobra.Command {
 				}
 			}()
 			log.Info("cccd serve: intake API listening", "addr", ln.Addr().String())
-			fmt.Fprintf(os.Stderr, "listening on https://%s\n", ln.Addr())
+			fmt.Fprintf(os.Stderr, "listening on https://%s (web console: https://%s/console/)\n", ln.Addr(), ln.Addr())
 			select {
 			case <-ctx.Done():
 			case err = <-errc:
@@ -86,7 +96,7 @@ func newServeCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API and the web console")
 	tlsCfg.flags(cmd.Flags())
 	return cmd
 }

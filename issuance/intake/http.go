@@ -125,11 +125,7 @@ func (s *Service) handleDecide(approve bool) func(http.ResponseWriter, *http.Req
 }
 
 func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request, u User) {
-	if err := require(u, RoleClerk, RoleSupervisor); err != nil {
-		replyError(w, nil, err)
-		return
-	}
-	p, err := s.Lookup(r.Context(), r.PathValue("id"))
+	p, err := s.RegisterRecord(r.Context(), u, r.PathValue("id"))
 	reply(w, nil, p, err)
 }
 
