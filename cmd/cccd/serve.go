@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cccd-project/cccd/issuance/console"
 	"github.com/cccd-project/cccd/issuance/intake"
@@ -30,6 +31,9 @@ type serveEnv struct {
 // serveHooks start further components of `cccd serve` (the workflow engine, ...); each
 // runs until ctx ends. An error from one stops serve; nil means it had nothing (more) to do.
 var serveHooks []func(ctx context.Context, env *serveEnv) error
+
+// serveFlags add the flags of those components to `cccd serve`.
+var serveFlags []func(f *pflag.FlagSet)
 
 func newServeCmd() *cobra.Command {
 	var listen string
@@ -98,5 +102,8 @@ func newServeCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API and the web console")
 	tlsCfg.flags(cmd.Flags())
+	for _, f := range serveFlags {
+		f(cmd.Flags())
+	}
 	return cmd
 }
