@@ -12,8 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
-
-	"github.com/cccd-project/cccd/issuance/intake"
 )
 
 func init() { addCommand(newServeCmd) }
@@ -31,6 +29,7 @@ var serveHooks []func(ctx context.Context, env *serveEnv) error
 
 func newServeCmd() *cobra.Command {
 	var listen string
+	var lookups struct{ perMinute, perDay int }
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the intake API and the workflow engine",
@@ -44,7 +43,20 @@ func newServeCmd() *cobra.Command {
 			}
 			defer db.Close()
 			env := &serveEnv{db: db, log: log, mux: http.NewServeMux()}
-			env.mux.Handle("/", intake.New(db).Handler(log))
+			svc, err := newIntake(db)
+			if err != nil {
+				return err
+			}
+			if lookups.perMinute > 0 {
+				svc.Limits.LookupsPerMinute = lookups.perMinute
+			}
+			if lookups.perDay > 0 {
+				svc.Limits.LookupsPerDay = lookups.perDay
+			}
+			if err := svc.Limits.Validate(); err != nil {
+				return err
+			}
+			env.mux.Handle("/", svc.Handler(log))
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return err
@@ -80,5 +92,7 @@ func newServeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	cmd.Flags().IntVar(&lookups.perMinute, "lookups-per-minute", 0, "register look-ups per user per minute (default 10, or CCCD_LOOKUPS_PER_MINUTE)")
+	cmd.Flags().IntVar(&lookups.perDay, "lookups-per-day", 0, "register look-ups per user per day (default 300, or CCCD_LOOKUPS_PER_DAY)")
 	return cmd
 }

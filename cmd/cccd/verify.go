@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/cccd-project/cccd/hsm/pki/trust"
@@ -68,7 +66,7 @@ func init() {
 			return &exitError{2, err}
 		}
 		defer card.Close()
-		return handOverVerified(cmd.Context(), e, h, card, verify.Options{Trust: ts, Read: readOptions()},
+		return handOverVerified(cmd.Context(), e, u, h, card, verify.Options{Trust: ts, Read: readOptions()},
 			func(h workflow.Handover) error { return prev(cmd, e, u, h) })
 	}
 }
@@ -76,9 +74,9 @@ func init() {
 // handOverVerified verifies the card on t (verifyHandover) and, only when it is genuine
 // and the card made for h.Receipt, records the hand-over with record. A refused card's
 // report goes to stderr and the error carries the verdict's exit code and reasons.
-func handOverVerified(ctx context.Context, e *workflow.Engine, h workflow.Handover, t apdu.Transmitter, opts verify.Options,
+func handOverVerified(ctx context.Context, e *workflow.Engine, u intake.User, h workflow.Handover, t apdu.Transmitter, opts verify.Options,
 	record func(workflow.Handover) error) error {
-	r, err := verifyHandover(ctx, e, h.Receipt, t, opts)
+	r, err := verifyHandover(ctx, e, u, h.Receipt, t, opts)
 	if err != nil {
 		return err
 	}
@@ -92,8 +90,8 @@ func handOverVerified(ctx context.Context, e *workflow.Engine, h workflow.Handov
 
 // verifyHandover verifies the card on t as the card made for receipt: the CAN comes from
 // the application's ID number (its last 6 digits), the card must carry the serial of the
-// card waiting at the office, and its registry status is read from the database.
-func verifyHandover(ctx context.Context, e *workflow.Engine, receipt string, t apdu.Transmitter, opts verify.Options) (verify.Report, error) {
+// card waiting at the office, and its registry status is asked as u (a hand-over read).
+func verifyHandover(ctx context.Context, e *workflow.Engine, u intake.User, receipt string, t apdu.Transmitter, opts verify.Options) (verify.Report, error) {
 	_, serial, _, err := e.CardAtOffice(ctx, receipt)
 	if err != nil {
 		return verify.Report{}, err
@@ -105,36 +103,25 @@ func verifyHandover(ctx context.Context, e *workflow.Engine, receipt string, t a
 	if len(id) != 12 {
 		return verify.Report{}, fmt.Errorf("deliver: application %s: ID number %q is not 12 digits", receipt, id)
 	}
-	opts.ExpectSerial, opts.Status = serial, dbStatus{e.DB}
+	opts.ExpectSerial = serial
+	opts.Status = registryCheck{intake.New(e.DB), u}
 	return verify.Verify(ctx, t, emrtd.Credentials{CAN: id[6:]}, opts), nil
 }
 
-// dbStatus is the card status of the issuance database: table cards (state 'revoked')
-// and card_reports (lost, stolen, damaged).
-type dbStatus struct{ db *pgxpool.Pool }
+// registryCheck asks the intake service for a card's status as user: valid or
+// revoked, never the holder's record, and a recorded read (verification, hand-over).
+type registryCheck struct {
+	svc  *intake.Service
+	user intake.User
+}
 
 // CardStatus implements verify.StatusSource.
-func (s dbStatus) CardStatus(ctx context.Context, serial, _ string) (verify.Status, error) {
-	var state, reason, id, report string
-	err := s.db.QueryRow(ctx, `SELECT c.state, c.reason, a.id_number,
-		COALESCE((SELECT r.kind FROM card_reports r WHERE r.serial = c.serial ORDER BY r.at DESC, r.id DESC LIMIT 1), '')
-		FROM cards c JOIN applications a ON a.id = c.application_id WHERE c.serial = $1`, serial).Scan(&state, &reason, &id, &report)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return verify.Status{}, nil
-	}
+func (r registryCheck) CardStatus(ctx context.Context, serial, idNumber string) (verify.Status, error) {
+	c, err := r.svc.CardStatus(ctx, r.user, serial, idNumber)
 	if err != nil {
-		return verify.Status{}, fmt.Errorf("card status: %w", err)
+		return verify.Status{}, err
 	}
-	st := verify.Status{Known: true, IDNumber: id}
-	switch {
-	case report != "":
-		st.Revoked, st.Reason = true, report
-	case lifecycle.CardState(state) == lifecycle.Revoked:
-		st.Revoked, st.Reason = true, reason
-	case state != string(lifecycle.InStock) && state != string(lifecycle.Issued):
-		st.Revoked, st.Reason = true, "card is "+state+", never issued"
-	}
-	return st, nil
+	return verify.Status{Known: c.Known, Revoked: c.Revoked, Reason: c.Reason, WrongHolder: c.Known && !c.HolderMatches}, nil
 }
 
 func trustDir() string {
@@ -226,9 +213,10 @@ func parseCredentials(can, mrzText string) (emrtd.Credentials, error) {
 	return emrtd.Credentials{DocumentNumber: td1.DocumentNumber, DateOfBirth: td1.BirthDate, DateOfExpiry: td1.ExpiryDate}, nil
 }
 
-// registryStatus returns the database status source when the issuance database is
-// reachable (CCCD_DATABASE_URL, or the private cluster of the data directory runs), or
-// nil and why not. The verifier never starts a database.
+// registryStatus returns the registry status source when the issuance database is
+// reachable (CCCD_DATABASE_URL, or the private cluster of the data directory runs) and
+// the caller is signed in (--as, --token-file, CCCD_TOKEN: the check is a recorded read
+// of the holder's record), or nil and why not. The verifier never starts a database.
 func registryStatus(ctx context.Context) (verify.StatusSource, func(), string) {
 	if verifyFlags.noRegistr {
 		return nil, func() {}, "registry check disabled (--no-registry)"
@@ -245,7 +233,17 @@ func registryStatus(ctx context.Context) (verify.StatusSource, func(), string) {
 	if err != nil {
 		return nil, func() {}, "issuance database not reachable: card status not checked: " + err.Error()
 	}
-	return dbStatus{db}, db.Close, ""
+	svc, err := newIntake(db)
+	if err != nil {
+		db.Close()
+		return nil, func() {}, "card status not checked: " + err.Error()
+	}
+	u, err := currentUser(ctx, svc)
+	if err != nil {
+		db.Close()
+		return nil, func() {}, "card status not checked: the registry check is a recorded read and needs a signed-in verifier (--as NAME): " + err.Error()
+	}
+	return registryCheck{svc, u}, db.Close, ""
 }
 
 // verifyOutput is the JSON of one verification.

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cccd-project/cccd/issuance"
+	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/ledger"
 	"github.com/cccd-project/cccd/issuance/mrz"
 	"github.com/cccd-project/cccd/issuance/store/storetest"
@@ -129,7 +130,7 @@ func TestDeliverVerifiesCard(t *testing.T) {
 			ctx := context.Background()
 			h := workflow.Handover{Receipt: receipt, Outcome: "delivered", ReceivedBy: "Người Nhận"}
 			recorded := false
-			err := handOverVerified(ctx, e, h, vchip.Transport{Chip: tc.chip}, verify.Options{Trust: ts},
+			err := handOverVerified(ctx, e, intake.User{Name: actor.Name, Role: actor.Role, Office: actor.Office}, h, vchip.Transport{Chip: tc.chip}, verify.Options{Trust: ts},
 				func(h workflow.Handover) error {
 					recorded = true
 					return e.Hand(ctx, actor, h)
@@ -158,7 +159,7 @@ func TestDeliverVerifiesCard(t *testing.T) {
 			t.Fatalf("card %s, want revoked", card)
 		}
 		chip := issueChip(t, serial, good)
-		r := verify.Verify(ctx, vchip.Transport{Chip: chip}, verifytest.CANOf(app), verify.Options{Trust: ts, Status: dbStatus{db}})
+		r := verify.Verify(ctx, vchip.Transport{Chip: chip}, verifytest.CANOf(app), verify.Options{Trust: ts, Status: registryCheck{intake.New(db), intake.User{Name: "tam.verifier", Role: intake.RoleVerifier, Office: "OFF1"}}})
 		if r.Verdict != verify.NotGenuine || r.Code != verify.CodeRevoked {
 			t.Fatalf("%s %q, want not genuine %s: %v", r.Verdict, r.Code, verify.CodeRevoked, r.Err())
 		}

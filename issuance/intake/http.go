@@ -1,11 +1,11 @@
 package intake
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,7 +22,14 @@ import (
 //	POST /api/v1/applications/{receipt}/approve  supervisor
 //	POST /api/v1/applications/{receipt}/reject   supervisor (body: {"reason": "..."})
 //	GET  /api/v1/register/{id_number}            clerk: the register's record, to pre-fill
+//	GET  /api/v1/cards/{serial}/status?id_number=  verifier, office staff: valid or revoked, no personal data
 //	GET  /status/{receipt}                       public: where an application is, no personal data
+//	POST /status/{receipt}/access                public: who read the applicant's record and why
+//	                                             (body: {"date_of_birth": "YYYY-MM-DD"}, the proof)
+//
+// Reads of personal data are recorded (see Lookup); an /api request may name its
+// purpose with ?purpose= (prefill, follow-up, approval, hand-over, verification,
+// administration), else the role's default applies.
 //
 // Every /api request carries "Authorization: Bearer <token>". Bad input gets a 4xx with
 // a JSON body {"error": ..., "fields": [{"field", "rule"}]} and changes nothing.
@@ -34,14 +41,16 @@ func (s *Service) Handler(log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /api/v1/applications/{receipt}/approve", s.auth(s.handleDecide(true)))
 	mux.HandleFunc("POST /api/v1/applications/{receipt}/reject", s.auth(s.handleDecide(false)))
 	mux.HandleFunc("GET /api/v1/register/{id}", s.auth(s.handleRegister))
+	mux.HandleFunc("GET /api/v1/cards/{serial}/status", s.auth(s.handleCardStatus))
+	mux.HandleFunc("POST /status/{receipt}/access", func(w http.ResponseWriter, r *http.Request) {
+		s.handleSubjectAccess(w, r, log)
+	})
 	mux.HandleFunc("GET /status/{receipt}", func(w http.ResponseWriter, r *http.Request) {
 		st, err := s.Status(r.Context(), r.PathValue("receipt"))
 		reply(w, log, st, err)
 	})
 	return recoverer(log, mux)
 }
-
-type userKey struct{}
 
 func (s *Service) auth(h func(http.ResponseWriter, *http.Request, User)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -50,13 +59,27 @@ func (s *Service) auth(h func(http.ResponseWriter, *http.Request, User)) http.Ha
 			writeError(w, http.StatusUnauthorized, "authorization: expected 'Bearer <token>'", nil)
 			return
 		}
-		u, err := s.Authenticate(r.Context(), tok)
+		ctx := WithSource(r.Context(), remoteHost(r))
+		u, err := s.Authenticate(ctx, tok)
 		if err != nil {
 			replyError(w, nil, err)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)), u)
+		ctx = WithUser(ctx, u)
+		if p := r.URL.Query().Get("purpose"); p != "" {
+			ctx = WithPurpose(ctx, p)
+		}
+		h(w, r.WithContext(ctx), u)
 	}
+}
+
+// remoteHost is the address a request comes from, without its port: failed
+// authentications are counted per host.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, u User) {
@@ -125,12 +148,36 @@ func (s *Service) handleDecide(approve bool) func(http.ResponseWriter, *http.Req
 }
 
 func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request, u User) {
-	if err := require(u, RoleClerk, RoleSupervisor); err != nil {
-		replyError(w, nil, err)
-		return
-	}
 	p, err := s.Lookup(r.Context(), r.PathValue("id"))
 	reply(w, nil, p, err)
+}
+
+func (s *Service) handleCardStatus(w http.ResponseWriter, r *http.Request, u User) {
+	c, err := s.CardStatus(r.Context(), u, r.PathValue("serial"), r.URL.Query().Get("id_number"))
+	reply(w, nil, c, err)
+}
+
+func (s *Service) handleSubjectAccess(w http.ResponseWriter, r *http.Request, log *slog.Logger) {
+	var body struct {
+		DateOfBirth string `json:"date_of_birth"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "body: expected {\"date_of_birth\": \"YYYY-MM-DD\"}", nil)
+		return
+	}
+	dob, err := issuance.ParseDate(body.DateOfBirth)
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error(), []issuance.FieldError{{Field: "date_of_birth", Rule: "a date YYYY-MM-DD"}})
+		return
+	}
+	list, err := s.AccessesForApplicant(WithSource(r.Context(), remoteHost(r)), r.PathValue("receipt"), dob)
+	if errors.Is(err, ErrProof) {
+		writeError(w, http.StatusNotFound, err.Error(), nil)
+		return
+	}
+	reply(w, log, map[string]any{"receipt": r.PathValue("receipt"), "reads": list}, err)
 }
 
 func reply(w http.ResponseWriter, log *slog.Logger, v any, err error) {
@@ -145,14 +192,18 @@ func reply(w http.ResponseWriter, log *slog.Logger, v any, err error) {
 // logged, not sent.
 func replyError(w http.ResponseWriter, log *slog.Logger, err error) {
 	var ve issuance.ValidationError
+	var le *LimitError
 	switch {
 	case errors.As(err, &ve):
 		writeError(w, http.StatusUnprocessableEntity, "application is invalid", ve)
 	case errors.Is(err, idnum.ErrFormat), errors.Is(err, idnum.ErrProvince), errors.Is(err, idnum.ErrRange):
 		writeError(w, http.StatusUnprocessableEntity, err.Error(), []issuance.FieldError{{Field: "id_number", Rule: err.Error()}})
+	case errors.As(err, &le):
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(le.RetryAfter.Seconds()+0.5))))
+		writeError(w, http.StatusTooManyRequests, err.Error(), nil)
 	case errors.Is(err, ErrUnauthenticated):
 		writeError(w, http.StatusUnauthorized, err.Error(), nil)
-	case errors.Is(err, ErrForbidden), errors.Is(err, ErrSameClerk), errors.Is(err, ErrWrongOffice):
+	case errors.Is(err, ErrForbidden), errors.Is(err, ErrSameClerk), errors.Is(err, ErrWrongOffice), errors.Is(err, ErrPurpose):
 		writeError(w, http.StatusForbidden, err.Error(), nil)
 	case errors.Is(err, ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error(), nil)

@@ -203,6 +203,9 @@ type Status struct {
 	Revoked  bool   `json:"revoked"`             // revoked, reported lost or stolen
 	Reason   string `json:"reason,omitempty"`    // why it is revoked: lost, stolen, damaged, ...
 	IDNumber string `json:"id_number,omitempty"` // the personal identification number the card was made for
+	// WrongHolder: the registry made the card for another ID number than the chip's (a
+	// source that discloses no personal data says so instead of giving IDNumber).
+	WrongHolder bool `json:"wrong_holder,omitempty"`
 }
 
 // StatusSource tells the status of a card in the issuance registry. Its error means the
@@ -620,6 +623,9 @@ func (v *verification) status(ctx context.Context, dg13 *lds.DG13) {
 			reason = "revoked"
 		}
 		v.fail(CheckStatus, CodeRevoked, fmt.Sprintf("card %s is revoked in the registry (%s)", dg13.CardSerial, reason))
+	case st.WrongHolder:
+		v.fail(CheckStatus, CodeRegistryMismatch, fmt.Sprintf("the registry made card %s for another ID number than the chip's %s",
+			dg13.CardSerial, dg13.IDNumber))
 	case st.IDNumber != "" && st.IDNumber != dg13.IDNumber:
 		v.fail(CheckStatus, CodeRegistryMismatch, fmt.Sprintf("the registry made card %s for ID %s, the chip says %s",
 			dg13.CardSerial, st.IDNumber, dg13.IDNumber))
