@@ -28,10 +28,24 @@ func init() { addCommand(newPKICmd) }
 var pkiFlags struct {
 	country, org, crlURL string
 	dsLimit              int64
+	lifetime             pki.Lifetime
 }
+
+// spanFlag is a pki.Span flag ("22y1d").
+type spanFlag struct{ s *pki.Span }
+
+func (f spanFlag) String() string {
+	if f.s == nil || f.s.IsZero() {
+		return ""
+	}
+	return f.s.String()
+}
+func (f spanFlag) Set(v string) (err error) { *f.s, err = pki.ParseSpan(v); return err }
+func (f spanFlag) Type() string             { return "span" }
 
 func pkiConfig() authority.Config {
 	return authority.Config{
+		Lifetime: pkiFlags.lifetime,
 		Authority: pki.Authority{
 			Country:      pkiFlags.country,
 			Organization: pkiFlags.org,
@@ -85,6 +99,10 @@ func newPKICmd() *cobra.Command {
 	pf.StringVar(&pkiFlags.org, "organization", envOr("CCCD_PKI_ORG", "Bo Cong an"), "organization in subject names")
 	pf.StringVar(&pkiFlags.crlURL, "crl-url", envOr("CCCD_PKI_CRL_URL", "http://pki.cccd.example.vn/csca.crl"), "CRL distribution point")
 	pf.Int64Var(&pkiFlags.dsLimit, "ds-limit", 100000, "documents a DS may sign")
+	pf.IntVar(&pkiFlags.lifetime.CSCAKeyYears, "csca-key-years", pki.DefaultCSCAKeyYears, "CSCA private key usage period in years (ICAO 9303-12 §5.1)")
+	pf.IntVar(&pkiFlags.lifetime.DSUsageMonths, "ds-usage-months", pki.DefaultDSUsageMonths, "DS private key usage period in months")
+	pf.Var(spanFlag{&pkiFlags.lifetime.CardValidity}, "card-validity", "longest validity of a card a DS signs (default "+pki.LongestCardValidity.String()+")")
+	pf.Var(spanFlag{&pkiFlags.lifetime.CSCAValidity}, "csca-validity", "CSCA certificate validity (default: key usage + the longest DS validity)")
 	pf.StringVar(&keyStoreFlags.kind, "keystore", "", "pkcs11 or soft (env CCCD_KEYSTORE; default pkcs11)")
 
 	request := func(use, short string, action authority.Action) *cobra.Command {
@@ -104,6 +122,9 @@ func newPKICmd() *cobra.Command {
 						return printJSON(map[string]any{"request": id, "action": action, "requested_by": user})
 					}
 					fmt.Printf("request %d (%s) recorded for %s; a second admin runs: cccd pki confirm %d --as NAME\n", id, action, user, id)
+					if action != authority.ActionIssueDS {
+						fmt.Println("lifetime:", pkiFlags.lifetime.Arithmetic())
+					}
 					return nil
 				})
 			},

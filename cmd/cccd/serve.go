@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/cccd-project/cccd/issuance/console"
 	"github.com/cccd-project/cccd/issuance/intake"
 )
 
@@ -31,12 +33,17 @@ var serveHooks []func(ctx context.Context, env *serveEnv) error
 
 func newServeCmd() *cobra.Command {
 	var listen string
+	var tlsCfg serveTLSConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the intake API and the workflow engine",
+		Short: "Run the intake API, the web console and the workflow engine",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			tc, err := tlsCfg.config(listen)
+			if err != nil {
+				return err
+			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			db, err := openDB(ctx)
 			if err != nil {
@@ -44,11 +51,21 @@ func newServeCmd() *cobra.Command {
 			}
 			defer db.Close()
 			env := &serveEnv{db: db, log: log, mux: http.NewServeMux()}
-			env.mux.Handle("/", intake.New(db).Handler(log))
+			api := intake.New(db).Handler(log)
+			env.mux.Handle("/api/", api)
+			env.mux.Handle("/status/", api)
+			// The web console: its cookies are Secure, as every request comes over TLS.
+			con, err := console.New(console.Config{DB: db, Log: log})
+			if err != nil {
+				return err
+			}
+			env.mux.Handle("/console/", con)
+			env.mux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return err
 			}
+			ln = tls.NewListener(ln, tc)
 			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 			errc := make(chan error, len(serveHooks)+1)
 			ctx, cancel := context.WithCancel(ctx)
@@ -67,7 +84,7 @@ func newServeCmd() *cobra.Command {
 				}
 			}()
 			log.Info("cccd serve: intake API listening", "addr", ln.Addr().String())
-			fmt.Fprintf(os.Stderr, "listening on http://%s\n", ln.Addr())
+			fmt.Fprintf(os.Stderr, "listening on https://%s (web console: https://%s/console/)\n", ln.Addr(), ln.Addr())
 			select {
 			case <-ctx.Done():
 			case err = <-errc:
@@ -79,6 +96,7 @@ func newServeCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API and the web console")
+	tlsCfg.flags(cmd.Flags())
 	return cmd
 }

@@ -52,6 +52,6 @@ func newUserCmd() *cobra.Command {
 	add.Flags().StringVar(&out, "token-out", "", "where to write the token (default <data-dir>/tokens/NAME)")
 	add.MarkFlagRequired("role")
 	add.MarkFlagRequired("office")
-	cmd.AddCommand(add)
+	cmd.AddCommand(add, newUserPasswdCmd())
 	return cmd
 }

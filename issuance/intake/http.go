@@ -215,7 +215,7 @@ func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request, u User)
 			problem.Field{Field: "path.id", Rule: idRule(id, err)})
 		return
 	}
-	p, err := s.Lookup(r.Context(), id)
+	p, err := s.RegisterRecord(r.Context(), u, id)
 	reply(w, r, p, err)
 }
 
