@@ -26,8 +26,8 @@ func testPortraitJPEG(t testing.TB) []byte {
 	return b
 }
 
-// formOf returns the form values a clerk would submit for p unchanged.
-func formOf(p issuance.Person) url.Values {
+// applicationValues returns the form values a clerk would submit for p unchanged.
+func applicationValues(p issuance.Person) url.Values {
 	v := url.Values{}
 	for k, s := range personValues(p) {
 		v.Set(k, s)
@@ -64,7 +64,7 @@ func TestClerkPrefillSubmitSlip(t *testing.T) {
 			t.Errorf("pre-filled form lacks %s", want)
 		}
 	}
-	v := formOf(p)
+	v := applicationValues(p)
 	v.Set("place_of_residence", "Số 3 Phố Tràng Tiền, Hoàn Kiếm, Hà Nội")
 	receipt := submitAs(t, cl, v, testPortraitJPEG(t))
 	code, body = cl.get("/console/clerk/receipt/" + receipt)
@@ -139,7 +139,7 @@ func TestClerkBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v := formOf(p)
+			v := applicationValues(p)
 			tc.mutate(v)
 			files := map[string][]byte{}
 			if tc.jpg != nil {
@@ -165,7 +165,7 @@ func TestClerkBadInput(t *testing.T) {
 		t.Fatalf("%d applications stored from bad input", n)
 	}
 	// A name with diacritics and "<script>" in a free-text field comes back as text.
-	v := formOf(p)
+	v := applicationValues(p)
 	v.Set("identifying_features", `Nốt ruồi <script>alert("x")</script> & sẹo`)
 	v.Set("full_name", "")
 	_, body := cl.postMultipart("/console/clerk/new", v, map[string][]byte{"portrait": jpg})

@@ -17,7 +17,7 @@ func submitted(t testing.TB, e *testEnv, people ...issuance.Person) []string {
 	cl.get("/console/clerk")
 	var out []string
 	for _, p := range people {
-		out = append(out, submitAs(t, cl, formOf(p), testPortraitJPEG(t)))
+		out = append(out, submitAs(t, cl, applicationValues(p), testPortraitJPEG(t)))
 	}
 	return out
 }
