@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin/cccd
 DEMO_DIR  ?= $(CURDIR)/.demo
-SLOTS     ?= 14
+SLOTS     ?= 16
 
 .PHONY: all deps build demo test test-short fuzz clean
 

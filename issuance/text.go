@@ -21,3 +21,19 @@ func normalizeText(s string) string {
 	}
 	return strings.TrimFunc(s, unicode.IsSpace)
 }
+
+// NormalizeText returns s in Unicode NFC with surrounding white space removed: the form every free-text
+// field, note and reason is stored in.
+func NormalizeText(s string) string { return normalizeText(s) }
+
+// CheckNote applies the rules of a free-text note (a rejection reason, a reprint note) to s, already
+// normalized: valid UTF-8 in NFC, at most maxRunes characters, no control, bidi, zero-width or other
+// invisible characters. It returns a ValidationError naming field, or nil. An empty s passes.
+func CheckNote(field, s string, maxRunes int) error {
+	var v ValidationError
+	checkText(func(f, r string) { v = append(v, FieldError{Field: f, Rule: r}) }, field, s, false, maxRunes)
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}

@@ -21,9 +21,9 @@ var ErrInvalidApplication = errors.New("issuance: invalid application")
 // DecodeApplication returns a single FieldError (with Err set to the underlying decoding error) when a value
 // has the wrong JSON type or form or a key is unknown or repeated.
 type FieldError struct {
-	Field string
-	Rule  string
-	Err   error // optional cause
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
+	Err   error  `json:"-"` // optional cause
 }
 
 func (e FieldError) Error() string { return "issuance: " + e.Field + ": " + e.Rule }

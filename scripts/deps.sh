@@ -14,6 +14,7 @@ packages=(
   fonts-dejavu-core fonts-noto-core
   cups cups-client printer-driver-cups-pdf
   procps psmisc
+  chromium chromium-driver  # headless browser tests of the web console (issuance/console/browsertest)
 )
 
 missing=()

@@ -18,6 +18,7 @@ import (
 	"github.com/cccd-project/cccd/hsm"
 	"github.com/cccd-project/cccd/hsm/authority"
 	"github.com/cccd-project/cccd/hsm/pki"
+	"github.com/cccd-project/cccd/hsm/pki/ecparams"
 	"github.com/cccd-project/cccd/hsm/pki/trust"
 	"github.com/cccd-project/cccd/issuance/intake"
 )
@@ -28,10 +29,24 @@ func init() { addCommand(newPKICmd) }
 var pkiFlags struct {
 	country, org, crlURL string
 	dsLimit              int64
+	lifetime             pki.Lifetime
 }
+
+// spanFlag is a pki.Span flag ("22y1d").
+type spanFlag struct{ s *pki.Span }
+
+func (f spanFlag) String() string {
+	if f.s == nil || f.s.IsZero() {
+		return ""
+	}
+	return f.s.String()
+}
+func (f spanFlag) Set(v string) (err error) { *f.s, err = pki.ParseSpan(v); return err }
+func (f spanFlag) Type() string             { return "span" }
 
 func pkiConfig() authority.Config {
 	return authority.Config{
+		Lifetime: pkiFlags.lifetime,
 		Authority: pki.Authority{
 			Country:      pkiFlags.country,
 			Organization: pkiFlags.org,
@@ -85,6 +100,10 @@ func newPKICmd() *cobra.Command {
 	pf.StringVar(&pkiFlags.org, "organization", envOr("CCCD_PKI_ORG", "Bo Cong an"), "organization in subject names")
 	pf.StringVar(&pkiFlags.crlURL, "crl-url", envOr("CCCD_PKI_CRL_URL", "http://pki.cccd.example.vn/csca.crl"), "CRL distribution point")
 	pf.Int64Var(&pkiFlags.dsLimit, "ds-limit", 100000, "documents a DS may sign")
+	pf.IntVar(&pkiFlags.lifetime.CSCAKeyYears, "csca-key-years", pki.DefaultCSCAKeyYears, "CSCA private key usage period in years (ICAO 9303-12 §5.1)")
+	pf.IntVar(&pkiFlags.lifetime.DSUsageMonths, "ds-usage-months", pki.DefaultDSUsageMonths, "DS private key usage period in months")
+	pf.Var(spanFlag{&pkiFlags.lifetime.CardValidity}, "card-validity", "longest validity of a card a DS signs (default "+pki.LongestCardValidity.String()+")")
+	pf.Var(spanFlag{&pkiFlags.lifetime.CSCAValidity}, "csca-validity", "CSCA certificate validity (default: key usage + the longest DS validity)")
 	pf.StringVar(&keyStoreFlags.kind, "keystore", "", "pkcs11 or soft (env CCCD_KEYSTORE; default pkcs11)")
 
 	request := func(use, short string, action authority.Action) *cobra.Command {
@@ -104,6 +123,9 @@ func newPKICmd() *cobra.Command {
 						return printJSON(map[string]any{"request": id, "action": action, "requested_by": user})
 					}
 					fmt.Printf("request %d (%s) recorded for %s; a second admin runs: cccd pki confirm %d --as NAME\n", id, action, user, id)
+					if action != authority.ActionIssueDS {
+						fmt.Println("lifetime:", pkiFlags.lifetime.Arithmetic())
+					}
 					return nil
 				})
 			},
@@ -291,29 +313,10 @@ func newPKICmd() *cobra.Command {
 	imp := &cobra.Command{
 		Use: "import FILE", Short: "Verify a master list against the trust store and add its CSCAs (verifier side, no database)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			der, err := os.ReadFile(args[0])
-			if err != nil {
-				return err
-			}
 			if trustDir == "" {
 				trustDir = filepath.Join(global.dataDir, "trust")
 			}
-			s, err := trust.Load(os.DirFS(trustDir))
-			if err != nil {
-				return err
-			}
-			added, err := s.ImportMasterList(der, time.Now())
-			if err != nil {
-				return err
-			}
-			if err := s.Save(trustDir); err != nil {
-				return err
-			}
-			for _, c := range added {
-				fmt.Printf("trusted %s (sha256 %x)\n", c.Subject, sha256.Sum256(c.Raw))
-			}
-			fmt.Printf("%d CSCA certificates added to %s\n", len(added), trustDir)
-			return nil
+			return importMasterList(args[0], trustDir)
 		},
 	}
 	imp.Flags().StringVar(&trustDir, "trust-dir", "", "trust store directory (default <data-dir>/trust)")
@@ -367,7 +370,7 @@ func newTrustCmd() *cobra.Command {
 				return err
 			}
 			return edit(func(s *trust.Store) error {
-				if err := s.AddCSCA(c); err != nil {
+				if err := s.AddCSCAFrom(c, "add-csca "+filepath.Base(args[0])); err != nil {
 					return err
 				}
 				fmt.Printf("trusted %s (sha256 %x)\n", c.Subject, sha256.Sum256(c.Raw))
@@ -389,12 +392,7 @@ func newTrustCmd() *cobra.Command {
 		Use: "list", Short: "List the trusted CSCA certificates", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return edit(func(s *trust.Store) error {
-				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "SUBJECT\tISSUER\tVALID UNTIL\tSHA-256")
-				for _, c := range s.CSCAs() {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%x\n", c.Subject, c.Issuer, c.NotAfter.Format(time.DateOnly), sha256.Sum256(c.Raw))
-				}
-				return w.Flush()
+				return listTrust(s)
 			})
 		},
 	}
@@ -411,7 +409,7 @@ func readCert(path string) (*x509.Certificate, error) {
 	if p, _ := pem.Decode(b); p != nil {
 		b = p.Bytes
 	}
-	c, err := x509.ParseCertificate(b)
+	c, err := ecparams.ParseCertificate(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
+
+	"github.com/cccd-project/cccd/issuance/console"
+	"github.com/cccd-project/cccd/issuance/workflow"
 )
 
 func init() { addCommand(newServeCmd) }
@@ -21,6 +25,9 @@ type serveEnv struct {
 	db  *pgxpool.Pool
 	log *slog.Logger
 	mux *http.ServeMux
+	// feed brings the workflow's events to the console's live screens; the workflow
+	// hook connects it to the broker it starts.
+	feed *workflow.Feed
 }
 
 // serveHooks start further components of `cccd serve` (the workflow engine, ...); each
@@ -30,19 +37,24 @@ var serveHooks []func(ctx context.Context, env *serveEnv) error
 func newServeCmd() *cobra.Command {
 	var listen string
 	var lookups struct{ perMinute, perDay int }
+	var tlsCfg serveTLSConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the intake API and the workflow engine",
+		Short: "Run the intake API, the web console and the workflow engine",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			tc, err := tlsCfg.config(listen)
+			if err != nil {
+				return err
+			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			db, err := openDB(ctx)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			env := &serveEnv{db: db, log: log, mux: http.NewServeMux()}
+			env := &serveEnv{db: db, log: log, mux: http.NewServeMux(), feed: &workflow.Feed{Log: log}}
 			svc, err := newIntake(db)
 			if err != nil {
 				return err
@@ -56,15 +68,28 @@ func newServeCmd() *cobra.Command {
 			if err := svc.Limits.Validate(); err != nil {
 				return err
 			}
-			env.mux.Handle("/", svc.Handler(log))
+			api := svc.Handler(log)
+			env.mux.Handle("/api/", api)
+			env.mux.Handle("/status/", api)
+			// The web console: its cookies are Secure, as every request comes over TLS.
+			con, err := console.New(console.Config{DB: db, Log: log, Intake: svc,
+				Production: console.Production{Feed: env.feed, TrustDir: trustDir()}})
+			if err != nil {
+				return err
+			}
+			env.mux.Handle("/console/", con)
+			env.mux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+			ln = tls.NewListener(ln, tc)
 			errc := make(chan error, len(serveHooks)+1)
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
+			// Requests live in serve's context: the console's event streams end when serve stops.
+			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+				BaseContext: func(net.Listener) context.Context { return ctx }}
 			for _, h := range serveHooks {
 				go func() {
 					// A component that has nothing to do returns nil; only an error stops serve.
@@ -79,7 +104,7 @@ func newServeCmd() *cobra.Command {
 				}
 			}()
 			log.Info("cccd serve: intake API listening", "addr", ln.Addr().String())
-			fmt.Fprintf(os.Stderr, "listening on http://%s\n", ln.Addr())
+			fmt.Fprintf(os.Stderr, "listening on https://%s (web console: https://%s/console/)\n", ln.Addr(), ln.Addr())
 			select {
 			case <-ctx.Done():
 			case err = <-errc:
@@ -91,7 +116,8 @@ func newServeCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API and the web console")
+	tlsCfg.flags(cmd.Flags())
 	cmd.Flags().IntVar(&lookups.perMinute, "lookups-per-minute", 0, "register look-ups per user per minute (default 10, or CCCD_LOOKUPS_PER_MINUTE)")
 	cmd.Flags().IntVar(&lookups.perDay, "lookups-per-day", 0, "register look-ups per user per day (default 300, or CCCD_LOOKUPS_PER_DAY)")
 	return cmd

@@ -21,6 +21,7 @@ import (
 	"github.com/cccd-project/cccd/hsm/dsrotation"
 	"github.com/cccd-project/cccd/hsm/pki/trust"
 	"github.com/cccd-project/cccd/issuance/broker"
+	"github.com/cccd-project/cccd/issuance/ledger"
 	"github.com/cccd-project/cccd/issuance/workflow"
 	"github.com/cccd-project/cccd/personalization/station"
 	"github.com/cccd-project/cccd/smartcard/pcsc"
@@ -127,12 +128,17 @@ func runStation(ctx context.Context, cfg stationConfig) error {
 		return err
 	}
 	defer b.Close()
-	if err := workflow.EnsureStreams(ctx, b.JS); err != nil {
-		return err
-	}
+	// The streams are `cccd serve`'s to create: a station's credentials only reach its
+	// line's consumer, which it waits for (package site).
 
 	p := &station.Personalizer{Apps: station.DBApplications{DB: db}, Signers: signers, Trust: ts,
-		Profile: station.Profile{NISTP256: cfg.NISTP256}, Readback: (&workflow.Engine{DB: db}).RecordReadback}
+		Profile: station.Profile{NISTP256: cfg.NISTP256}, Readback: (&workflow.Engine{DB: db}).RecordReadback,
+		Alarm: func(ctx context.Context, j workflow.Job, serial string, err error) {
+			// Every further card of the batch would be refused too: hold the batch until the
+			// signing profile is fixed (cccd pki ...) and an operator resumes it.
+			perr := (&workflow.Engine{DB: db}).SetBatchPaused(ctx, ledger.System("station:"+cfg.Name), j.BatchID, true)
+			log.Error("cccd station: ALARM: card refused, batch paused", "batch", j.BatchID, "serial", serial, "err", err, "pause_err", perr)
+		}}
 	st := station.New(p, pc, cfg.Readers)
 	st.Log, st.MaxLength, st.CardWait = log, cfg.MaxAPDU, cfg.CardWait
 	var sum stationSummary
@@ -144,11 +150,14 @@ func runStation(ctx context.Context, cfg stationConfig) error {
 		}
 		fmt.Println(ev.Line())
 	}
+	engine := &workflow.Engine{DB: db, Log: log}
+	stopped := st.RecordReaders(ctx, engine, cfg.Name, cfg.Line)
+	defer stopped()
 	for i, r := range cfg.Readers {
 		log.Info("cccd station: reader", "index", i, "name", r)
 	}
 	log.Info("cccd station: running", "line", cfg.Line, "station", cfg.Name, "readers", len(cfg.Readers), "broker", url)
-	w := &workflow.JobWorker{Engine: &workflow.Engine{DB: db, Log: log}, JS: b.JS, Log: log, Line: cfg.Line, Station: cfg.Name,
+	w := &workflow.JobWorker{Engine: engine, JS: b.JS, Log: log, Line: cfg.Line, Station: cfg.Name,
 		Workers: len(cfg.Readers), AckWait: cfg.AckWait, Maker: st}
 	var wg sync.WaitGroup
 	wg.Add(1)

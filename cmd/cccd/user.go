@@ -51,7 +51,7 @@ func newUserCmd() *cobra.Command {
 	add.Flags().StringVar(&out, "token-out", "", "where to write the token (default <data-dir>/tokens/NAME)")
 	add.MarkFlagRequired("role")
 	add.MarkFlagRequired("office")
-	cmd.AddCommand(add)
+	cmd.AddCommand(add, newUserPasswdCmd())
 	for _, f := range userSubcommands {
 		cmd.AddCommand(f())
 	}

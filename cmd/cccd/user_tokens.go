@@ -95,11 +95,11 @@ func newUserRotateCmd() *cobra.Command {
 func newUserListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
-		Short: "Users with their role, office, token expiry and revocation (never the token)",
+		Short: "Users with their role, office, token expiry and revocation, never the token (administrator)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withUsers(cmd.Context(), func(svc *intake.Service) error {
-				users, err := svc.Users(cmd.Context())
+			return withIntake(cmd, func(svc *intake.Service, admin intake.User) error {
+				users, err := svc.Users(cmd.Context(), admin)
 				if err != nil {
 					return err
 				}
@@ -113,7 +113,7 @@ func newUserListCmd() *cobra.Command {
 					if u.Expires != nil {
 						exp = u.Expires.Local().Format("2006-01-02 15:04")
 					}
-					if u.Revoked {
+					if u.Disabled {
 						status = "revoked: " + u.Reason
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.Office, exp, status)

@@ -42,9 +42,8 @@ type Config struct {
 	pki.Authority                    // country, organization, CRL URL (required)
 	CSCAAlgorithm   hsm.Algorithm    // default ecdsa-p384 (or rsa-3072)
 	DSAlgorithm     hsm.Algorithm    // default ecdsa-p256
-	DSUsageMonths   int              // default 3
+	Lifetime        pki.Lifetime     // key usage periods and validities (ICAO 9303-12 §5); defaults of pki.Lifetime
 	DSDocumentLimit int64            // default 100000
-	DSDocumentYears int              // default 10
 	RetireGrace     time.Duration    // how long after its end a DS key is kept before destruction; default 1h
 	Now             func() time.Time // clock; default time.Now
 }
@@ -56,14 +55,9 @@ func (c Config) withDefaults() Config {
 	if c.DSAlgorithm == "" {
 		c.DSAlgorithm = hsm.ECDSAP256
 	}
-	if c.DSUsageMonths == 0 {
-		c.DSUsageMonths = pki.DefaultDSUsageMonths
-	}
+	c.Lifetime = c.Lifetime.WithDefaults()
 	if c.DSDocumentLimit == 0 {
 		c.DSDocumentLimit = 100000
-	}
-	if c.DSDocumentYears == 0 {
-		c.DSDocumentYears = pki.DefaultDSDocumentYears
 	}
 	if c.RetireGrace == 0 {
 		c.RetireGrace = time.Hour
@@ -84,6 +78,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("authority: CSCA algorithm %q (want ecdsa-p384 or rsa-3072)", c.CSCAAlgorithm)
 	}
 	if _, err := hsm.ParseAlgorithm(string(c.DSAlgorithm)); err != nil {
+		return err
+	}
+	if err := c.Lifetime.Check(); err != nil {
 		return err
 	}
 	if c.DSDocumentLimit < 1 {

@@ -31,6 +31,10 @@ const (
 type Params struct {
 	Algorithm     hsm.Algorithm `json:"algorithm,omitempty"`      // CSCA or DS key algorithm
 	DocumentLimit int64         `json:"document_limit,omitempty"` // ds.issue
+	// Lifetime is the profile a CSCA ceremony (csca.create, csca.rollover) is asked for; Request
+	// records the requester's Config.Lifetime here so that the second admin confirms exactly
+	// that profile, and Confirm checks it again.
+	Lifetime *pki.Lifetime `json:"lifetime,omitempty"`
 }
 
 // Result is what a confirmed request produced.
@@ -58,6 +62,16 @@ func (a *Authority) Request(ctx context.Context, by string, action Action, p Par
 	}
 	if p.DocumentLimit < 0 {
 		return 0, fmt.Errorf("authority: document limit %d must be positive", p.DocumentLimit)
+	}
+	if action != ActionIssueDS {
+		l := a.cfg.Lifetime
+		if p.Lifetime != nil {
+			l = p.Lifetime.WithDefaults()
+		}
+		if err := l.Check(); err != nil {
+			return 0, err
+		}
+		p.Lifetime = &l
 	}
 	params, err := json.Marshal(p)
 	if err != nil {
@@ -177,6 +191,14 @@ func (a *Authority) cscaAlgorithm(p Params) (hsm.Algorithm, error) {
 	return alg, nil
 }
 
+// lifetime is the profile a ceremony request recorded, or the Config's for older requests.
+func (a *Authority) lifetime(p Params) pki.Lifetime {
+	if p.Lifetime != nil {
+		return *p.Lifetime
+	}
+	return a.cfg.Lifetime
+}
+
 func (a *Authority) createCSCA(ctx context.Context, tx pgx.Tx, p Params, first, second ledger.Actor, created *[]string) (*x509.Certificate, error) {
 	var n int
 	if err := tx.QueryRow(ctx, "SELECT count(*) FROM pki_csca").Scan(&n); err != nil {
@@ -193,7 +215,7 @@ func (a *Authority) createCSCA(ctx context.Context, tx pgx.Tx, p Params, first, 
 	if err != nil {
 		return nil, err
 	}
-	cert, err := pki.NewCSCA(key, pki.CSCAOptions{Authority: a.cfg.Authority, Sequence: 1, Now: a.cfg.Now()})
+	cert, err := pki.NewCSCA(key, pki.CSCAOptions{Authority: a.cfg.Authority, Sequence: 1, Lifetime: a.lifetime(p), Now: a.cfg.Now()})
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +256,8 @@ func (a *Authority) rollover(ctx context.Context, tx pgx.Tx, p Params, first, se
 	if err != nil {
 		return nil, nil, err
 	}
-	next, link, err := pki.Rollover(old.Cert, oldKey, key, pki.CSCAOptions{Authority: a.cfg.Authority, Sequence: old.Sequence + 1, Now: a.cfg.Now()})
+	next, link, err := pki.Rollover(old.Cert, oldKey, key, pki.CSCAOptions{Authority: a.cfg.Authority, Sequence: old.Sequence + 1,
+		Lifetime: a.lifetime(p), Now: a.cfg.Now()})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -272,7 +295,7 @@ func (a *Authority) issueDS(ctx context.Context, tx pgx.Tx, p Params, by1, by2 *
 		return 0, nil, err
 	}
 	cert, err := pki.IssueDocumentSigner(csca.Cert, cscaKey, key.Public(), pki.DSOptions{Authority: a.cfg.Authority,
-		SerialNumber: label, UsageMonths: a.cfg.DSUsageMonths, DocumentYears: a.cfg.DSDocumentYears, Now: a.cfg.Now()})
+		SerialNumber: label, Lifetime: a.cfg.Lifetime, Now: a.cfg.Now()})
 	if err != nil {
 		return 0, nil, err
 	}

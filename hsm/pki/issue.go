@@ -16,8 +16,7 @@ type CSCAOptions struct {
 	Authority
 	CommonName string    // default "CSCA <Country>"
 	Sequence   int       // generation number, written as the subject serialNumber ("001"); default 1
-	KeyYears   int       // private key usage period; default 5 (9303-12 §5.1: 3-5 years)
-	CertYears  int       // certificate validity; default 15 (must cover key usage + the longest DS validity)
+	Lifetime   Lifetime  // key usage periods and validities; zero values take the Lifetime defaults
 	Now        time.Time // default time.Now()
 }
 
@@ -28,12 +27,7 @@ func (o CSCAOptions) withDefaults() CSCAOptions {
 	if o.Sequence == 0 {
 		o.Sequence = 1
 	}
-	if o.KeyYears == 0 {
-		o.KeyYears = DefaultCSCAKeyYears
-	}
-	if o.CertYears == 0 {
-		o.CertYears = DefaultCSCACertYears
-	}
+	o.Lifetime = o.Lifetime.WithDefaults()
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
@@ -45,13 +39,7 @@ func (o CSCAOptions) validate() error {
 	if err := o.Authority.Validate(); err != nil {
 		return err
 	}
-	if o.KeyYears < 1 || o.KeyYears > 5 {
-		return fmt.Errorf("%w: CSCA key usage %d years (1-5)", ErrProfile, o.KeyYears)
-	}
-	if o.CertYears <= o.KeyYears || o.CertYears > 20 {
-		return fmt.Errorf("%w: CSCA validity %d years must exceed the key usage period and stay within 20", ErrProfile, o.CertYears)
-	}
-	return nil
+	return o.Lifetime.Check()
 }
 
 // cscaTemplate is the CSCA profile of ICAO 9303-12 §7.1.1 (table 6) for the key pub.
@@ -64,7 +52,7 @@ func cscaTemplate(o CSCAOptions, pub crypto.PublicKey) (*x509.Certificate, error
 	if err != nil {
 		return nil, err
 	}
-	pkup, err := privateKeyUsagePeriod(o.Now, o.Now.AddDate(o.KeyYears, 0, 0))
+	pkup, err := privateKeyUsagePeriod(o.Now, o.Now.AddDate(o.Lifetime.CSCAKeyYears, 0, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +68,7 @@ func cscaTemplate(o CSCAOptions, pub crypto.PublicKey) (*x509.Certificate, error
 		SerialNumber:          serial,
 		Subject:               o.name(o.CommonName, fmt.Sprintf("%03d", o.Sequence)),
 		NotBefore:             o.Now,
-		NotAfter:              o.Now.AddDate(o.CertYears, 0, 0),
+		NotAfter:              o.Lifetime.CSCAValidity.After(o.Now),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -165,27 +153,22 @@ type DSOptions struct {
 	Authority
 	CommonName    string    // default "Document Signer <Country>"
 	SerialNumber  string    // subject serialNumber telling DS apart (e.g. the key label); optional
-	UsageMonths   int       // private key usage period; default 3 (9303-12 §5.1)
-	DocumentYears int       // validity of the documents it signs; default 10
+	Lifetime      Lifetime  // DSUsageMonths and CardValidity; zero values take the Lifetime defaults
 	DocumentTypes []string  // DocumentTypeList; default ["ID"]
 	Now           time.Time // default time.Now()
 }
 
 // IssueDocumentSigner issues a Document Signer certificate for pub, signed by the CSCA
 // (ICAO 9303-12 §7.1.1): keyUsage digitalSignature only (critical), PrivateKeyUsagePeriod of
-// UsageMonths, validity = usage period + DocumentYears, alternative names with the country,
+// Lifetime.DSUsageMonths, validity = Lifetime.DSValidity (usage period + longest card + its
+// last day, ICAO 9303-12 §5), alternative names with the country,
 // CRL distribution point, DocumentTypeList, AKI = CSCA SKI, SKI. The CSCA key must be within
 // its usage period and the CSCA certificate must outlive the DS certificate.
 func IssueDocumentSigner(csca *x509.Certificate, cscaKey crypto.Signer, pub crypto.PublicKey, o DSOptions) (*x509.Certificate, error) {
 	if o.CommonName == "" {
 		o.CommonName = "Document Signer " + o.Country
 	}
-	if o.UsageMonths == 0 {
-		o.UsageMonths = DefaultDSUsageMonths
-	}
-	if o.DocumentYears == 0 {
-		o.DocumentYears = DefaultDSDocumentYears
-	}
+	o.Lifetime = o.Lifetime.WithDefaults()
 	if len(o.DocumentTypes) == 0 {
 		o.DocumentTypes = []string{"ID"}
 	}
@@ -196,17 +179,17 @@ func IssueDocumentSigner(csca *x509.Certificate, cscaKey crypto.Signer, pub cryp
 	if err := o.Authority.Validate(); err != nil {
 		return nil, err
 	}
-	if o.UsageMonths < 1 || o.UsageMonths > 3 {
-		return nil, fmt.Errorf("%w: DS key usage %d months (1-3)", ErrProfile, o.UsageMonths)
+	if err := o.Lifetime.Check(); err != nil {
+		return nil, err
 	}
 	if err := inUsage(csca, o.Now); err != nil {
 		return nil, err
 	}
-	usageEnd := o.Now.AddDate(0, o.UsageMonths, 0)
-	notAfter := usageEnd.AddDate(o.DocumentYears, 0, 0)
+	usageEnd := o.Now.AddDate(0, o.Lifetime.DSUsageMonths, 0)
+	notAfter := o.Lifetime.DSValidity().After(o.Now)
 	if notAfter.After(csca.NotAfter) {
-		return nil, fmt.Errorf("%w: DS validity until %s exceeds the CSCA's %s", ErrProfile,
-			notAfter.Format(time.DateOnly), csca.NotAfter.Format(time.DateOnly))
+		return nil, fmt.Errorf("%w: DS validity until %s (%s) exceeds the CSCA's %s", ErrProfile,
+			notAfter.Format(time.DateOnly), o.Lifetime.Arithmetic(), csca.NotAfter.Format(time.DateOnly))
 	}
 	exts, err := leafExtensions(o.Country, o.Now, usageEnd)
 	if err != nil {

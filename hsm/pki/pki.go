@@ -38,12 +38,11 @@ var (
 	ErrNotInUsage = errors.New("pki: issuing key is outside its private key usage period")
 )
 
-// Defaults of ICAO 9303-12 §5 (key usage and certificate validity periods).
+// Defaults of ICAO 9303-12 §5 (key usage periods); the certificate validities follow from
+// them and the longest card (see Lifetime).
 const (
-	DefaultCSCACertYears   = 15
-	DefaultCSCAKeyYears    = 5
-	DefaultDSUsageMonths   = 3
-	DefaultDSDocumentYears = 10
+	DefaultCSCAKeyYears  = 5
+	DefaultDSUsageMonths = 3
 )
 
 // Authority names the issuing State for subjects and alternative names.

@@ -147,11 +147,11 @@ func TestCSCAProfile(t *testing.T) {
 			if len(c.SubjectKeyId) != 20 || !bytes.Equal(c.AuthorityKeyId, c.SubjectKeyId) {
 				t.Errorf("SKI %x AKI %x", c.SubjectKeyId, c.AuthorityKeyId)
 			}
-			if !c.NotBefore.Equal(now) || !c.NotAfter.Equal(now.AddDate(15, 0, 0)) {
+			if !c.NotBefore.Equal(now) || !c.NotAfter.Equal(now.AddDate(27, 3, 2)) {
 				t.Errorf("validity %v..%v", c.NotBefore, c.NotAfter)
 			}
-			if y := c.NotAfter.Sub(c.NotBefore).Hours() / 24 / 365.25; y < 13 || y > 15.01 {
-				t.Errorf("validity %.1f years, want 13-15", y)
+			if y := c.NotAfter.Sub(c.NotBefore).Hours() / 24 / 365.25; y < 27 || y > 27.3 {
+				t.Errorf("validity %.1f years, want 5y key usage + 22y3m2d", y)
 			}
 		})
 	}
@@ -219,7 +219,7 @@ func TestDocumentSignerProfile(t *testing.T) {
 	if !bytes.Equal(ds.AuthorityKeyId, csca.SubjectKeyId) || len(ds.SubjectKeyId) != 20 || bytes.Equal(ds.SubjectKeyId, csca.SubjectKeyId) {
 		t.Errorf("AKI %x SKI %x", ds.AuthorityKeyId, ds.SubjectKeyId)
 	}
-	if !ds.NotBefore.Equal(now) || !ds.NotAfter.Equal(usageEnd.AddDate(10, 0, 0)) {
+	if !ds.NotBefore.Equal(now) || !ds.NotAfter.Equal(now.AddDate(22, 3, 2)) {
 		t.Errorf("validity %v..%v", ds.NotBefore, ds.NotAfter)
 	}
 	opensslVerify(t, csca, nil, ds)
@@ -233,11 +233,12 @@ func TestDocumentSignerRejects(t *testing.T) {
 		o    pki.DSOptions
 		want error
 	}{
-		{"usage 4 months", pki.DSOptions{Authority: authority, Now: now, UsageMonths: 4}, pki.ErrProfile},
+		{"usage 4 months", pki.DSOptions{Authority: authority, Now: now, Lifetime: pki.Lifetime{DSUsageMonths: 4}}, pki.ErrProfile},
+		{"cards of 10 years", pki.DSOptions{Authority: authority, Now: now, Lifetime: pki.Lifetime{CardValidity: pki.Span{Years: 10}}}, pki.ErrProfile},
 		{"bad doc type", pki.DSOptions{Authority: authority, Now: now, DocumentTypes: []string{"id"}}, pki.ErrProfile},
 		{"no CRL URL", pki.DSOptions{Authority: pki.Authority{Country: "VN", Organization: "x"}, Now: now}, pki.ErrProfile},
 		{"CSCA key retired", pki.DSOptions{Authority: authority, Now: now.AddDate(5, 1, 0)}, pki.ErrNotInUsage},
-		{"outlives CSCA", pki.DSOptions{Authority: authority, Now: now.AddDate(4, 11, 0), DocumentYears: 12}, pki.ErrProfile},
+		{"outlives CSCA", pki.DSOptions{Authority: authority, Now: now.AddDate(4, 11, 0), Lifetime: pki.Lifetime{CardValidity: pki.Span{Years: 23}}}, pki.ErrProfile},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cccd-project/cccd/issuance/site"
 )
 
 // Config selects the broker. The zero value embeds a server with a temporary store.
@@ -26,12 +28,35 @@ type Config struct {
 	StoreDir string // JetStream store of the embedded server
 	Listen   bool   // embedded server also listens on 127.0.0.1 (random port) for other processes
 	Name     string // client connection name
+
+	// TLS. With CAFile set, the client speaks TLS only, verifies the server against the
+	// site CA and presents CertFile/KeyFile, whose common name is its role (package
+	// site); it uses the role's own reply-subject prefix. Defaults: $CCCD_NATS_CA,
+	// $CCCD_NATS_CERT, $CCCD_NATS_KEY.
+	CAFile, CertFile, KeyFile string
+	// ServerCertFile and ServerKeyFile make an embedded server that listens speak TLS
+	// only, require client certificates of CAFile and map them to the site's roles
+	// with their permissions (one station user per line of Lines). Defaults:
+	// $CCCD_NATS_SERVER_CERT, $CCCD_NATS_SERVER_KEY, $CCCD_SITE_LINES (comma separated).
+	ServerCertFile, ServerKeyFile string
+	Lines                         []string
 }
 
-// FromEnv fills URL from CCCD_NATS_URL when it is empty.
+// FromEnv fills the empty fields from the environment (CCCD_NATS_*).
 func (c Config) FromEnv() Config {
-	if c.URL == "" {
-		c.URL = os.Getenv("CCCD_NATS_URL")
+	env := func(v *string, name string) {
+		if *v == "" {
+			*v = os.Getenv(name)
+		}
+	}
+	env(&c.URL, "CCCD_NATS_URL")
+	env(&c.CAFile, "CCCD_NATS_CA")
+	env(&c.CertFile, "CCCD_NATS_CERT")
+	env(&c.KeyFile, "CCCD_NATS_KEY")
+	env(&c.ServerCertFile, "CCCD_NATS_SERVER_CERT")
+	env(&c.ServerKeyFile, "CCCD_NATS_SERVER_KEY")
+	if len(c.Lines) == 0 && os.Getenv("CCCD_SITE_LINES") != "" {
+		c.Lines = strings.Split(os.Getenv("CCCD_SITE_LINES"), ",")
 	}
 	return c
 }
@@ -66,6 +91,16 @@ func Connect(ctx context.Context, c Config) (*Broker, error) {
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.RetryOnFailedConnect(true),
 	}
+	if c.CAFile != "" {
+		tc, err := site.ClientTLS(c.CAFile, c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("broker: %w", err)
+		}
+		opts = append(opts, nats.Secure(tc))
+		if role, err := certRole(c.CertFile); err == nil {
+			opts = append(opts, nats.CustomInboxPrefix(site.InboxPrefix(role)))
+		}
+	}
 	b := &Broker{}
 	url := c.URL
 	if url == "" {
@@ -74,7 +109,11 @@ func Connect(ctx context.Context, c Config) (*Broker, error) {
 			return nil, err
 		}
 		b.server = ns
-		opts = append(opts, nats.InProcessServer(ns))
+		if c.ServerCertFile != "" {
+			url = ns.ClientURL() // TLS and a certificate, like every other client
+		} else {
+			opts = append(opts, nats.InProcessServer(ns))
+		}
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -123,6 +162,11 @@ func startEmbedded(c Config) (*server.Server, error) {
 		Port:       server.RANDOM_PORT,
 		NoSigs:     true,
 		NoLog:      true,
+	}
+	if c.ServerCertFile != "" {
+		if err := secure(opts, c); err != nil {
+			return nil, err
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

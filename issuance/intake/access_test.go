@@ -56,9 +56,9 @@ func TestLookupLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var body struct{ Error string }
+		var body struct{ Detail string } // RFC 9457 problem details
 		json.NewDecoder(resp.Body).Decode(&body)
-		return resp.StatusCode, body.Error, resp.Header
+		return resp.StatusCode, body.Detail, resp.Header
 	}
 	for i := 0; i < 3; i++ {
 		if code, msg, _ := lookup(); code != http.StatusOK {

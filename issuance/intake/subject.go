@@ -47,7 +47,7 @@ func (s *Service) CardStatus(ctx context.Context, u User, serial, idNumber strin
 		return CardCheck{}, err
 	}
 	if serial == "" || len(serial) > 64 {
-		return CardCheck{}, fmt.Errorf("%w: serial: 1-64 characters", ErrInvalidFilter)
+		return CardCheck{}, issuance.FieldError{Field: "serial", Rule: "1-64 characters"}
 	}
 	out := CardCheck{Serial: serial}
 	var state, reason, report string
@@ -151,5 +151,6 @@ func limitRefusal(n int, since time.Time, src string, now time.Time, lim Limits)
 	}
 	until := since.Add(lim.AuthWindow)
 	return &LimitError{Kind: ErrAuthLimit, RetryAfter: until.Sub(now),
-		Msg: fmt.Sprintf("%d failed attempts from %s; refused until %s", n, src, until.UTC().Format(time.RFC3339))}
+		Rule: fmt.Sprintf("at most %d failed attempts per %s", lim.AuthFailures, lim.AuthWindow),
+		Msg:  fmt.Sprintf("%d failed attempts from %s; refused until %s", n, src, until.UTC().Format(time.RFC3339))}
 }

@@ -139,29 +139,6 @@ func (s *Service) authFailed(ctx context.Context, src string, now time.Time, lim
 	})
 }
 
-// CheckUser tells whether u is still a user in good standing: not revoked, token not
-// expired, same role and office. A web session checks it on every request.
-func (s *Service) CheckUser(ctx context.Context, u User) error {
-	var role, office string
-	var disabled bool
-	var expires *time.Time
-	err := s.db.QueryRow(ctx, "SELECT role, office, disabled, expires_at FROM users WHERE name = $1", u.Name).
-		Scan(&role, &office, &disabled, &expires)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("%w: %s", ErrUnauthenticated, u.Name)
-	case err != nil:
-		return fmt.Errorf("intake: check user: %w", err)
-	case disabled:
-		return fmt.Errorf("%w: %s", ErrTokenRevoked, u.Name)
-	case expires != nil && !s.Now().Before(*expires):
-		return fmt.Errorf("%w: %s", ErrTokenExpired, u.Name)
-	case role != u.Role || office != u.Office:
-		return fmt.Errorf("%w: %s is now %s at %s", ErrUnauthenticated, u.Name, role, office)
-	}
-	return nil
-}
-
 // Revoke disables a user at once: their token is refused from the next request on.
 // The reason (1-500 characters) is audited.
 func (s *Service) Revoke(ctx context.Context, name, reason string) error {
@@ -225,24 +202,27 @@ func (s *Service) whyNot(ctx context.Context, tx pgx.Tx, name string) error {
 // UserInfo is a user as an administrator sees it (never the token).
 type UserInfo struct {
 	User
-	Revoked bool       `json:"revoked"`
-	Reason  string     `json:"revoke_reason,omitempty"`
-	Expires *time.Time `json:"expires_at,omitempty"`
-	Rotated *time.Time `json:"rotated_at,omitempty"`
-	Created time.Time  `json:"created_at"`
+	Disabled bool       `json:"disabled"` // revoked
+	Reason   string     `json:"revoke_reason,omitempty"`
+	Expires  *time.Time `json:"expires_at,omitempty"`
+	Rotated  *time.Time `json:"rotated_at,omitempty"`
+	Created  time.Time  `json:"created_at"`
 }
 
-// Users lists every user by name.
-func (s *Service) Users(ctx context.Context) ([]UserInfo, error) {
+// Users lists every user by name: administrators only.
+func (s *Service) Users(ctx context.Context, u User) ([]UserInfo, error) {
+	if err := require(u, RoleAdmin); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.Query(ctx, `SELECT name, role, office, disabled, revoke_reason, expires_at, rotated_at, created_at
 		FROM users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("intake: users: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (UserInfo, error) {
-		var u UserInfo
-		err := r.Scan(&u.Name, &u.Role, &u.Office, &u.Revoked, &u.Reason, &u.Expires, &u.Rotated, &u.Created)
-		return u, err
+		var ui UserInfo
+		err := r.Scan(&ui.Name, &ui.Role, &ui.Office, &ui.Disabled, &ui.Reason, &ui.Expires, &ui.Rotated, &ui.Created)
+		return ui, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("intake: users: %w", err)

@@ -5,12 +5,14 @@
 package intake
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"regexp"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cccd-project/cccd/issuance"
@@ -87,4 +89,20 @@ func require(u User, allowed ...string) error {
 		}
 	}
 	return fmt.Errorf("%w: %s is %s, needs %v", ErrForbidden, u.Name, u.Role, allowed)
+}
+
+// ActiveUser returns the user called name if it may still act: it exists and is not
+// disabled. The web console checks it on every request, so a disabled user's sessions
+// stop at once.
+func (s *Service) ActiveUser(ctx context.Context, name string) (User, error) {
+	var u User
+	err := s.db.QueryRow(ctx, "SELECT name, role, office FROM users WHERE name = $1 AND NOT disabled",
+		name).Scan(&u.Name, &u.Role, &u.Office)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("intake: user: %w", err)
+	}
+	return u, nil
 }

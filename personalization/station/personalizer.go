@@ -60,6 +60,9 @@ var (
 	ErrQC = errors.New("station: read-back quality control failed")
 	// ErrNoBlankCard: no reader offered a blank card in time.
 	ErrNoBlankCard = errors.New("station: no blank card in any reader")
+	// ErrSignerExpiresFirst: the Document Signer certificate ends before the card does, so
+	// the card would stop verifying during its legal life (ICAO 9303-12 §5).
+	ErrSignerExpiresFirst = errors.New("station: the Document Signer certificate expires before the card")
 )
 
 // StepError names the step of a card that failed. Its text becomes the spoil reason.
@@ -118,6 +121,10 @@ type Personalizer struct {
 	// locked chip (the print queue compares the printed face with them). A failure
 	// fails the card.
 	Readback func(ctx context.Context, serial string, dg1, dg13 []byte) error
+	// Alarm, when set, is told about a card refused for a reason the line must not keep
+	// meeting (ErrSignerExpiresFirst): the signing profile is wrong, not the card, and the
+	// next card of the batch would meet it too (cmd/cccd pauses the batch).
+	Alarm func(ctx context.Context, j workflow.Job, serial string, err error)
 }
 
 // ict is Vietnam's time zone (UTC+7): the issue date printed and stored is the local date.
@@ -213,7 +220,7 @@ func (p *Personalizer) Personalize(ctx context.Context, t apdu.Transmitter, j wo
 	}); err != nil {
 		return c.res, err
 	}
-	if err := c.write(ctx); err != nil {
+	if err := c.write(ctx, j); err != nil {
 		return c.res, err
 	}
 	if err := c.step("lock", func() error { return perso.Lock(ctx, c.t) }); err != nil {
@@ -246,7 +253,7 @@ func (p *Personalizer) securityInfos(caPub []byte) (cardAccess, dg14 securityinf
 
 // write has the chip generate its keys, writes every file and the access keys,
 // signs EF.SOD and writes it.
-func (c *card) write(ctx context.Context) error {
+func (c *card) write(ctx context.Context, j workflow.Job) error {
 	pc := c.res.Card
 	var caPub, aaPub []byte
 	if err := c.step("generate CA key", func() (err error) {
@@ -302,6 +309,12 @@ func (c *card) write(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := CoversCard(cert, pc); err != nil {
+			if c.p.Alarm != nil {
+				c.p.Alarm(ctx, j, c.res.Serial, err)
+			}
+			return err
+		}
 		// sod.Sign parses its result again, verifies the signature with cert and compares
 		// every hash before returning: a faulty signer never reaches the chip.
 		c.files[lds.FIDSOD], err = sod.Sign(dgs, cert, key)
@@ -310,6 +323,27 @@ func (c *card) write(ctx context.Context) error {
 		return err
 	}
 	return c.step("write EF.SOD", func() error { return c.writeFile(ctx, lds.FIDSOD, c.files[lds.FIDSOD]) })
+}
+
+// CoversCard refuses a Document Signer certificate that ends before the last instant card c
+// is valid: the end of its expiry date in Vietnam time. A card without expiry is verified by
+// the chain model (personalization/verify): it needs the DS valid when it signs, which the
+// signer source already ensures.
+func CoversCard(ds *x509.Certificate, c *prep.Card) error {
+	if c.NoExpiry {
+		return nil
+	}
+	end := ValidThrough(c.ExpiryDate)
+	if ds.NotAfter.Before(end) {
+		return fmt.Errorf("%w: card valid through %s, DS %q (serial %x) valid until %s", ErrSignerExpiresFirst,
+			c.ExpiryDate, ds.Subject.CommonName, ds.SerialNumber, ds.NotAfter.In(ict).Format("2006-01-02 15:04 MST"))
+	}
+	return nil
+}
+
+// ValidThrough is the last instant of a card that expires on e: the end of that day in Vietnam.
+func ValidThrough(e issuance.Date) time.Time {
+	return time.Date(e.Year, e.Month, e.Day+1, 0, 0, 0, 0, ict).Add(-time.Second)
 }
 
 // writeFile creates an EF of exactly the data's size and writes it (perso.WriteFile

@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/cccd-project/cccd/hsm/pki/ecparams"
 )
 
 func malformed(what string) error { return fmt.Errorf("%w: %s", ErrMalformed, what) }
@@ -20,7 +22,7 @@ func malformed(what string) error { return fmt.Errorf("%w: %s", ErrMalformed, wh
 // Parse decodes a DER ContentInfo holding SignedData (RFC 5652 §3, §5). It is strict: DER
 // only (no indefinite lengths), eContent must be present, signed attributes must be present
 // with exactly one contentType and one messageDigest. Certificates are parsed with
-// crypto/x509. The structure is fixed-depth, so hostile nesting cannot recurse; inputs above
+// ecparams.ParseCertificate (crypto/x509, plus EC keys with explicit parameters). The structure is fixed-depth, so hostile nesting cannot recurse; inputs above
 // MaxSize are refused.
 func Parse(der []byte) (*SignedData, error) {
 	if len(der) > MaxSize {
@@ -71,7 +73,7 @@ func Parse(der []byte) (*SignedData, error) {
 		if !certs.ReadASN1Element(&c, cbasn1.SEQUENCE) {
 			return nil, malformed("certificates: only X.509 Certificate choices are supported")
 		}
-		cert, err := x509.ParseCertificate(c)
+		cert, err := ecparams.ParseCertificate(c)
 		if err != nil {
 			return nil, fmt.Errorf("%w: certificate: %w", ErrMalformed, err)
 		}

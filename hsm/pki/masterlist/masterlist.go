@@ -23,6 +23,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/cccd-project/cccd/hsm/pki/cms"
+	"github.com/cccd-project/cccd/hsm/pki/ecparams"
 )
 
 // Object identifiers of ICAO 9303-12 §9 (and Appendix A).
@@ -43,7 +44,8 @@ const MaxCertificates = 10000
 // MasterList is a parsed CSCA Master List.
 type MasterList struct {
 	Version      int
-	Certificates []*x509.Certificate
+	Certificates []*x509.Certificate // the entries that parse
+	Entries      []Entry             // every certList element, in order
 	SignedData   *cms.SignedData
 }
 
@@ -99,8 +101,20 @@ func Sign(certs []*x509.Certificate, signer *x509.Certificate, key crypto.Signer
 	return der, nil
 }
 
-// ParseContent decodes a DER CscaMasterList.
-func ParseContent(der []byte) (version int, certs []*x509.Certificate, err error) {
+// Entry is one element of a master list's certList, parsed or not: a real list carries
+// certificates of many States, and one that does not parse must not make the others unusable.
+type Entry struct {
+	Index int               // position in certList, from 0
+	Raw   []byte            // the element's DER
+	Cert  *x509.Certificate // nil when it does not parse
+	Err   error             // why it does not parse
+}
+
+// ParseEntries decodes a DER CscaMasterList, parsing each certificate on its own (with
+// ecparams.ParseCertificate, so explicit EC parameters are read): a certificate that does
+// not parse is an Entry with Err, not an error of the list. The error is for the list's
+// structure only.
+func ParseEntries(der []byte) (version int, entries []Entry, err error) {
 	in := cryptobyte.String(der)
 	var seq, set cryptobyte.String
 	if !in.ReadASN1(&seq, cbasn1.SEQUENCE) || !in.Empty() || !seq.ReadASN1Integer(&version) ||
@@ -111,24 +125,39 @@ func ParseContent(der []byte) (version int, certs []*x509.Certificate, err error
 		return 0, nil, fmt.Errorf("%w: version %d, want 0", ErrMalformed, version)
 	}
 	for !set.Empty() {
-		if len(certs) == MaxCertificates {
+		if len(entries) == MaxCertificates {
 			return 0, nil, fmt.Errorf("%w: more than %d certificates", ErrMalformed, MaxCertificates)
 		}
 		var c cryptobyte.String
 		if !set.ReadASN1Element(&c, cbasn1.SEQUENCE) {
-			return 0, nil, fmt.Errorf("%w: certList element", ErrMalformed)
+			return 0, nil, fmt.Errorf("%w: certList element %d is not a SEQUENCE", ErrMalformed, len(entries))
 		}
-		cert, err := x509.ParseCertificate(c)
-		if err != nil {
-			return 0, nil, fmt.Errorf("%w: certificate %d: %w", ErrMalformed, len(certs), err)
+		e := Entry{Index: len(entries), Raw: c}
+		e.Cert, e.Err = ecparams.ParseCertificate(c)
+		entries = append(entries, e)
+	}
+	return version, entries, nil
+}
+
+// ParseContent decodes a DER CscaMasterList; unlike ParseEntries it fails on the first
+// certificate that does not parse.
+func ParseContent(der []byte) (version int, certs []*x509.Certificate, err error) {
+	version, entries, err := ParseEntries(der)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, e := range entries {
+		if e.Err != nil {
+			return 0, nil, fmt.Errorf("%w: certificate %d: %w", ErrMalformed, e.Index, e.Err)
 		}
-		certs = append(certs, cert)
+		certs = append(certs, e.Cert)
 	}
 	return version, certs, nil
 }
 
 // Parse decodes a DER master list: the CMS envelope (strict DER, see cms.Parse), the
-// eContentType, and the CscaMasterList content. It does not verify the signature.
+// eContentType, and the CscaMasterList content (each certificate on its own, see
+// ParseEntries). It does not verify the signature.
 func Parse(der []byte) (*MasterList, error) {
 	sd, err := cms.Parse(der)
 	if err != nil {
@@ -137,11 +166,17 @@ func Parse(der []byte) (*MasterList, error) {
 	if !sd.ContentType.Equal(OIDCSCAMasterList) {
 		return nil, fmt.Errorf("%w: eContentType %v is not id-icao-cscaMasterList", ErrMalformed, sd.ContentType)
 	}
-	v, certs, err := ParseContent(sd.Content)
+	v, entries, err := ParseEntries(sd.Content)
 	if err != nil {
 		return nil, err
 	}
-	return &MasterList{Version: v, Certificates: certs, SignedData: sd}, nil
+	ml := &MasterList{Version: v, Entries: entries, SignedData: sd}
+	for _, e := range entries {
+		if e.Cert != nil {
+			ml.Certificates = append(ml.Certificates, e.Cert)
+		}
+	}
+	return ml, nil
 }
 
 // Verify checks the CMS signature (cms.SignedData.Verify), that signingTime is present and

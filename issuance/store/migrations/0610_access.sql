@@ -5,20 +5,20 @@
 -- actor and office the reader's, detail a JSON object with the reader's role, the
 -- purpose, a reference (receipt, card serial) and the outcome. `cccd audit verify`
 -- therefore detects an edited or deleted access record like any other entry. These
--- partial indexes serve `cccd audit access --subject/--user` and the anomaly report;
--- they cost nothing on writes of other entries.
+-- partial indexes serve `cccd audit access --subject/--user`; they cost nothing on
+-- writes of other entries.
 CREATE INDEX audit_log_access_subject ON audit_log (subject, at) WHERE action LIKE 'access.%';
 CREATE INDEX audit_log_access_actor ON audit_log (actor, at) WHERE action LIKE 'access.%';
-CREATE INDEX audit_log_access_at ON audit_log (at) WHERE action LIKE 'access.%';
 
 -- Register look-ups per user in the current minute and day (fixed windows starting at
--- `since`); a look-up beyond the limit is refused and recorded as access.refused.
+-- `minute` and `day`); a look-up beyond a limit is refused and recorded as access.refused.
+-- One row per user: a look-up moves both counts with one write.
 CREATE TABLE access_counts (
-    name   text NOT NULL,
-    per    text NOT NULL CHECK (per IN ('minute', 'day')),
-    since  timestamptz NOT NULL,
-    n      integer NOT NULL,
-    PRIMARY KEY (name, per)
+    name        text PRIMARY KEY,
+    minute      timestamptz NOT NULL,
+    per_minute  integer NOT NULL,
+    day         timestamptz NOT NULL,
+    per_day     integer NOT NULL
 );
 
 -- Failed authentications per source (network address, or 'local'), in a window starting

@@ -28,9 +28,11 @@ import (
 
 // Cluster is a private PostgreSQL cluster in a directory.
 type Cluster struct {
-	Dir  string // cluster root: data/, sock/, log
-	bin  string
-	cred *syscall.Credential // nil unless running as root
+	Dir string // cluster root: data/, sock/, log
+	// Network, when set, makes the server listen on TCP for other hosts, TLS only.
+	Network *Network
+	bin     string
+	cred    *syscall.Credential // nil unless running as root
 }
 
 // Database is the name of the database cccd uses inside a private cluster.
@@ -102,7 +104,7 @@ func (c *Cluster) sockDir() string { return filepath.Join(c.Dir, "sock") }
 
 // URL is the connection string for database name inside the cluster.
 func (c *Cluster) URL(name string) string {
-	return fmt.Sprintf("postgres://postgres@/%s?host=%s&sslmode=disable", name, c.sockDir())
+	return fmt.Sprintf("postgres://postgres@/%s?host=%s&port=%d&sslmode=disable", name, c.sockDir(), c.port())
 }
 
 func (c *Cluster) run(ctx context.Context, name string, args ...string) (string, error) {
@@ -166,6 +168,13 @@ func (c *Cluster) Ensure(ctx context.Context) (string, error) {
 		}
 		opts := fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=%s -c max_connections=200 -c shared_buffers=128MB",
 			c.sockDir(), fsync())
+		if c.Network != nil {
+			more, err := c.networkOptions()
+			if err != nil {
+				return "", err
+			}
+			opts += more
+		}
 		if _, err := c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-l", filepath.Join(c.Dir, "server.log"),
 			"-o", opts, "-w", "-t", "60", "start"); err != nil {
 			return "", err
@@ -189,14 +198,14 @@ func fsync() string {
 func (c *Cluster) createDatabase(ctx context.Context, name string) error {
 	psql := filepath.Join(c.bin, "psql")
 	q := fmt.Sprintf("SELECT 1 FROM pg_database WHERE datname = '%s'", name)
-	out, err := c.run(ctx, filepath.Base(psql), "-h", c.sockDir(), "-U", "postgres", "-d", "postgres", "-tAc", q)
+	out, err := c.run(ctx, filepath.Base(psql), "-h", c.sockDir(), "-p", strconv.Itoa(c.port()), "-U", "postgres", "-d", "postgres", "-tAc", q)
 	if err != nil {
 		return err
 	}
 	if strings.TrimSpace(out) == "1" {
 		return nil
 	}
-	_, err = c.run(ctx, "createdb", "-h", c.sockDir(), "-U", "postgres", name)
+	_, err = c.run(ctx, "createdb", "-h", c.sockDir(), "-p", strconv.Itoa(c.port()), "-U", "postgres", name)
 	return err
 }
 
