@@ -74,6 +74,14 @@ func (e *Engine) HandVerified(ctx context.Context, actor ledger.Actor, h *Handov
 	if strings.TrimSpace(h.ReceivedBy) == "" {
 		return verify.Report{}, ErrReceiverNeeded
 	}
+	// The office first: staff read only the cards waiting at their own office.
+	_, _, office, err := e.CardAtOffice(ctx, h.Receipt)
+	if err != nil {
+		return verify.Report{}, err
+	}
+	if office != actor.Office {
+		return verify.Report{}, fmt.Errorf("%w: the card for %s is at %s, %s works at %s", ErrWrongOffice, h.Receipt, office, actor.Name, actor.Office)
+	}
 	r, err := e.VerifyForHandover(ctx, h.Receipt, t, opts)
 	if err != nil {
 		return r, err
