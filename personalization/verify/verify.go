@@ -116,8 +116,11 @@ type Finding struct {
 	Check   string `json:"check"`
 	OK      bool   `json:"ok"`
 	Skipped bool   `json:"skipped,omitempty"` // not run (e.g. registry unreachable); does not change the verdict
-	Code    string `json:"code,omitempty"`    // failure code when !OK
-	Detail  string `json:"detail"`
+	// NotApplicable: a CCCD-only check (DG13, registry status) on a document of another
+	// State; Skipped is also set.
+	NotApplicable bool   `json:"not_applicable,omitempty"`
+	Code          string `json:"code,omitempty"` // failure code when !OK
+	Detail        string `json:"detail"`
 }
 
 // Step is one timed step of a verification.
@@ -149,13 +152,17 @@ type Holder struct {
 
 // Report is the result of Verify.
 type Report struct {
-	Verdict  Verdict   `json:"verdict"`
-	Code     string    `json:"code,omitempty"` // the first failure code; empty when genuine
-	Reasons  []Finding `json:"reasons"`
-	Access   string    `json:"access,omitempty"` // PACE-CAN, PACE-MRZ or BAC
-	Serial   string    `json:"serial,omitempty"` // card serial (DG13 field 16)
-	Holder   *Holder   `json:"holder,omitempty"`
-	Portrait []byte    `json:"-"` // DG2's JPEG
+	Verdict Verdict   `json:"verdict"`
+	Code    string    `json:"code,omitempty"` // the first failure code; empty when genuine
+	Reasons []Finding `json:"reasons"`
+	Access  string    `json:"access,omitempty"` // PACE-CAN, PACE-MRZ or BAC
+	Serial  string    `json:"serial,omitempty"` // card serial (DG13 field 16)
+	Holder  *Holder   `json:"holder,omitempty"`
+	// Issuer is the issuing State in DG1 of a document of another State (empty for a CCCD
+	// card: see OwnIssuer), and Document that document's DG1.
+	Issuer   string        `json:"issuer,omitempty"`
+	Document *lds.Document `json:"document,omitempty"`
+	Portrait []byte        `json:"-"` // DG2's JPEG
 	// DocumentSigner and CSCA are the subjects of the certificates of Passive Authentication.
 	DocumentSigner string        `json:"document_signer,omitempty"`
 	CSCA           string        `json:"csca,omitempty"`
@@ -242,6 +249,7 @@ type verification struct {
 	// complete: every file EF.COM lists was read (the read succeeded, or failed only in
 	// Active Authentication, its last step), so an unread data group is a hidden one.
 	complete bool
+	foreign  bool // DG1 names another issuing State than OwnIssuer
 	r        *Report
 	last     time.Time
 	start    time.Time
@@ -302,10 +310,16 @@ func (v *verification) run(ctx context.Context, doc *emrtd.Document, readErr err
 		}
 		return
 	}
+	dg1 := v.issuer(doc)
 	v.passive(doc)
 	v.step("passive authentication")
 	v.cloneChecks(doc, readErr)
 	if readErr != nil && !errors.Is(readErr, emrtd.ErrActiveAuthentication) {
+		return
+	}
+	if v.foreign {
+		v.foreignDocument(doc, dg1)
+		v.step("consistency checks")
 		return
 	}
 	dg13 := v.consistency(doc)
@@ -504,7 +518,10 @@ func (v *verification) cloneChecks(doc *emrtd.Document, readErr error) {
 	case listed[15] && readErr == nil:
 		v.fail(CheckActive, dgCode(CodeMissing, 15), "EF.SOD lists DG15 but Active Authentication was not performed")
 	}
-	if !listed[14] && !listed[15] && readErr == nil {
+	if !listed[14] && !listed[15] && readErr == nil && v.foreign {
+		v.add(Finding{Check: checkCloneTest, OK: true, Skipped: true,
+			Detail: "this document offers neither Chip Authentication nor Active Authentication (optional in ICAO 9303-11 §6)"})
+	} else if !listed[14] && !listed[15] && readErr == nil {
 		v.fail(checkCloneTest, CodeNoCloneCheck, "EF.SOD lists neither DG14 nor DG15: the chip cannot prove it is not a copy")
 	}
 }
