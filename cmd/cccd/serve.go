@@ -16,6 +16,7 @@ import (
 
 	"github.com/cccd-project/cccd/issuance/console"
 	"github.com/cccd-project/cccd/issuance/intake"
+	"github.com/cccd-project/cccd/issuance/workflow"
 )
 
 func init() { addCommand(newServeCmd) }
@@ -25,6 +26,9 @@ type serveEnv struct {
 	db  *pgxpool.Pool
 	log *slog.Logger
 	mux *http.ServeMux
+	// feed brings the workflow's events to the console's live screens; the workflow
+	// hook connects it to the broker it starts.
+	feed *workflow.Feed
 }
 
 // serveHooks start further components of `cccd serve` (the workflow engine, ...); each
@@ -50,12 +54,13 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			env := &serveEnv{db: db, log: log, mux: http.NewServeMux()}
+			env := &serveEnv{db: db, log: log, mux: http.NewServeMux(), feed: &workflow.Feed{Log: log}}
 			api := intake.New(db).Handler(log)
 			env.mux.Handle("/api/", api)
 			env.mux.Handle("/status/", api)
 			// The web console: its cookies are Secure, as every request comes over TLS.
-			con, err := console.New(console.Config{DB: db, Log: log})
+			con, err := console.New(console.Config{DB: db, Log: log,
+				Production: console.Production{Feed: env.feed, TrustDir: trustDir()}})
 			if err != nil {
 				return err
 			}
@@ -66,10 +71,12 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			ln = tls.NewListener(ln, tc)
-			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 			errc := make(chan error, len(serveHooks)+1)
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
+			// Requests live in serve's context: the console's event streams end when serve stops.
+			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+				BaseContext: func(net.Listener) context.Context { return ctx }}
 			for _, h := range serveHooks {
 				go func() {
 					// A component that has nothing to do returns nil; only an error stops serve.

@@ -46,6 +46,10 @@ func runWorkflowEngine(ctx context.Context, env *serveEnv) error {
 	if !b.Embedded() {
 		where = "NATS at " + b.ClientURL()
 	}
+	if env.feed != nil {
+		env.feed.JS = b.JS
+		go env.feed.Run(ctx) // the console's live screens
+	}
 	env.log.Info("cccd serve: workflow relay running", "broker", where)
 	return (&workflow.Relay{DB: env.db, JS: b.JS, Log: env.log}).Run(ctx)
 }

@@ -111,6 +111,8 @@ type client struct {
 	e    *testEnv
 	hc   *http.Client
 	csrf string // the CSRF token of the last page fetched
+	// location is the Location header of the last response (a redirect's target).
+	location string
 }
 
 func (e *testEnv) client() *client {
@@ -148,6 +150,7 @@ func (cl *client) do(req *http.Request) (int, string) {
 		cl.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	cl.location = resp.Header.Get("Location")
 	b, _ := io.ReadAll(resp.Body)
 	if m := csrfField.FindSubmatch(b); m != nil {
 		cl.csrf = string(m[1])
