@@ -24,6 +24,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, f := range r.Failures() {
 		fmt.Fprintf(&b, "  reason: %s\n", f.Detail)
 	}
+	if !r.JudgedAt.IsZero() {
+		fmt.Fprintf(&b, "  judged as of %s", r.JudgedAt.In(ict).Format("2006-01-02 15:04 MST"))
+		if r.ValidationModel != "" {
+			fmt.Fprintf(&b, " by the %s model", r.ValidationModel)
+		}
+		b.WriteString("\n")
+	}
 	if h := r.Holder; h != nil {
 		fmt.Fprintf(&b, "\nHolder\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
