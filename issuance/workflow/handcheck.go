@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -19,27 +20,35 @@ import (
 // made for the receipt: nothing was recorded. It wraps the verdict's reasons.
 var ErrCardRefused = errors.New("workflow: card refused at hand-over")
 
-// CardStatus implements verify.StatusSource with the issuance records: table cards
-// (state revoked, or never issued) and card_reports (lost, stolen, damaged).
+// CardStatus implements verify.StatusSource with the issuance records: table cards and
+// card_reports (lost, stolen, damaged). A card reported, revoked, or destroyed at production
+// (spoiled, failed QC, returned) is revoked; one made but not handed over yet (encoded,
+// printed, dispatched, at the office) is not issued; each with the time its state began.
 func (e *Engine) CardStatus(ctx context.Context, serial, _ string) (verify.Status, error) {
 	var state, reason, id, report string
-	err := e.DB.QueryRow(ctx, `SELECT c.state, c.reason, a.id_number,
-		COALESCE((SELECT r.kind FROM card_reports r WHERE r.serial = c.serial ORDER BY r.at DESC, r.id DESC LIMIT 1), '')
-		FROM cards c JOIN applications a ON a.id = c.application_id WHERE c.serial = $1`, serial).Scan(&state, &reason, &id, &report)
+	var changed time.Time
+	var reported *time.Time
+	err := e.DB.QueryRow(ctx, `SELECT c.state, c.reason, a.id_number, c.updated_at, COALESCE(r.kind, ''), r.at
+		FROM cards c JOIN applications a ON a.id = c.application_id
+		LEFT JOIN LATERAL (SELECT r.kind, r.at FROM card_reports r WHERE r.serial = c.serial
+			ORDER BY r.at DESC, r.id DESC LIMIT 1) r ON true
+		WHERE c.serial = $1`, serial).Scan(&state, &reason, &id, &changed, &report, &reported)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return verify.Status{}, nil
 	}
 	if err != nil {
 		return verify.Status{}, fmt.Errorf("card status: %w", err)
 	}
-	st := verify.Status{Known: true, IDNumber: id}
-	switch {
-	case report != "":
-		st.Revoked, st.Reason = true, report
-	case lifecycle.CardState(state) == lifecycle.Revoked:
+	st := verify.Status{Known: true, IDNumber: id, Since: changed}
+	switch cs := lifecycle.CardState(state); {
+	case report != "" && reported != nil:
+		st.Revoked, st.Reason, st.Since = true, report, *reported
+	case cs == lifecycle.Revoked:
 		st.Revoked, st.Reason = true, reason
-	case state != string(lifecycle.InStock) && state != string(lifecycle.Issued):
-		st.Revoked, st.Reason = true, "card is "+state+", never issued"
+	case cs == lifecycle.Spoiled, cs == lifecycle.QCFailed, cs == lifecycle.CardReturned:
+		st.Revoked, st.Reason = true, "card is "+state+", destroyed, never issued"
+	case cs != lifecycle.Issued:
+		st.NotIssued, st.Reason, st.AtOffice = true, "card is "+state, cs == lifecycle.InStock
 	}
 	return st, nil
 }
