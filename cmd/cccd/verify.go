@@ -209,7 +209,7 @@ type verifyOutput struct {
 }
 
 func newVerifyCmd() *cobra.Command {
-	var can, mrzText, portraitDir string
+	var can, mrzText, portraitDir, at string
 	var watch bool
 	cmd := &cobra.Command{
 		Use:   "verify [--reader NAME] [--can N | --mrz MRZ] [--json] [--watch]",
@@ -232,6 +232,14 @@ The portrait is saved as a JPEG. --watch serves a counter: card after card, unti
 			}
 			if _, err := loadTrust(trustDir()); err != nil {
 				return err // before waiting for a card: say now how to make the trust store
+			}
+			var now func() time.Time
+			if at != "" {
+				t, err := verify.ParseAt(at)
+				if err != nil {
+					return &exitError{2, err}
+				}
+				now = func() time.Time { return t }
 			}
 			status, closeDB, note := registryStatus(ctx)
 			defer closeDB()
@@ -260,7 +268,7 @@ The portrait is saved as a JPEG. --watch serves a counter: card after card, unti
 							return emrtd.Credentials{}, verify.Options{}, &exitError{2, err}
 						}
 					}
-					return *c, verify.Options{Trust: ts, Status: status, Read: readOptions()}, nil
+					return *c, verify.Options{Trust: ts, Status: status, Read: readOptions(), Now: now}, nil
 				},
 				On: func(ev counter.Event) {
 					switch ev.Kind {
@@ -299,6 +307,7 @@ The portrait is saved as a JPEG. --watch serves a counter: card after card, unti
 	cmd.Flags().StringVar(&can, "can", "", "the 6-digit card access number printed on the card (asked for when neither --can nor --mrz)")
 	cmd.Flags().StringVar(&mrzText, "mrz", "", "the MRZ (90 characters) or DOCNUMBER/YYMMDD/YYMMDD (birth, expiry)")
 	cmd.Flags().BoolVar(&watch, "watch", false, "counter mode: verify card after card until interrupted")
+	cmd.Flags().StringVar(&at, "at", "", "judge the card as of this date (YYYY-MM-DD, end of that day in Vietnam; or RFC 3339), past or future")
 	cmd.Flags().StringVar(&portraitDir, "portrait-dir", "", "where the portrait JPEG is saved (default <data-dir>/verify)")
 	cmd.Flags().StringVar(&verifyFlags.trustDir, "trust-dir", "", "trust store directory (env CCCD_TRUST_DIR; default <data-dir>/trust)")
 	cmd.Flags().IntVar(&verifyFlags.maxChunk, "max-chunk", 0, "READ BINARY bytes per APDU (default 223, short APDUs; up to 65471 for readers with extended length)")

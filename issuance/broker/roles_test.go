@@ -19,11 +19,11 @@ import (
 // securedSite is an embedded broker listening with TLS and the site's roles, and the
 // identities of its clients.
 type securedSite struct {
-	ca     *site.CA
-	url    string
-	serve  *broker.Broker
-	ids    map[string]site.Identity
-	rogue  site.Identity // a "station-L1" certificate of another CA
+	ca    *site.CA
+	url   string
+	serve *broker.Broker
+	ids   map[string]site.Identity
+	rogue site.Identity // a "station-L1" certificate of another CA
 }
 
 func newSecuredSite(t *testing.T, ctx context.Context) *securedSite {

@@ -46,7 +46,7 @@ func TestVerifierCardStatusNoPersonalFields(t *testing.T) {
 		}
 		for k := range fields {
 			switch k {
-			case "serial", "known", "valid", "revoked", "reason", "holder_matches":
+			case "serial", "known", "valid", "revoked", "not_issued", "at_office", "reason", "since", "holder_matches":
 			default:
 				t.Errorf("registry check carries field %q: %s", k, body)
 			}

@@ -101,6 +101,9 @@ func (s *Service) Submit(ctx context.Context, clerk User, app issuance.Applicati
 	if app.IntakeOffice != clerk.Office {
 		return Submitted{}, fmt.Errorf("%w: intake_office %s, clerk %s works at %s", ErrWrongOffice, app.IntakeOffice, clerk.Name, clerk.Office)
 	}
+	if err := s.checkDeliveryOffice(ctx, app.Delivery.Office); err != nil {
+		return Submitted{}, err
+	}
 	reg, err := s.register(ctx, app.IDNumber)
 	if err != nil {
 		return Submitted{}, err
@@ -147,6 +150,24 @@ func (s *Service) Submit(ctx context.Context, clerk User, app issuance.Applicati
 		return Submitted{}, err
 	}
 	return out, nil
+}
+
+// checkDeliveryOffice refuses a delivery office that is not in the offices code table or is closed.
+func (s *Service) checkDeliveryOffice(ctx context.Context, code string) error {
+	if code == "" {
+		return nil // delivery by post
+	}
+	var active bool
+	err := s.db.QueryRow(ctx, "SELECT active FROM offices WHERE code = $1", code).Scan(&active)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return issuance.ValidationError{{Field: "delivery.office", Rule: "no such office in the offices code table"}}
+	case err != nil:
+		return fmt.Errorf("intake: delivery office: %w", err)
+	case !active:
+		return issuance.ValidationError{{Field: "delivery.office", Rule: "office is closed"}}
+	}
+	return nil
 }
 
 // Decision is a supervisor's approval or rejection.

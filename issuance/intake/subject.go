@@ -17,11 +17,14 @@ import (
 // CardCheck is a card's registry status as a counter gets it: valid or not and why,
 // never the holder's record (Decree 13/2023 art. 3: no more data than the purpose needs).
 type CardCheck struct {
-	Serial  string `json:"serial"`
-	Known   bool   `json:"known"`            // the registry has a card with this serial
-	Valid   bool   `json:"valid"`            // known, issued or in stock, not revoked or reported
-	Revoked bool   `json:"revoked"`          // revoked, reported lost, stolen or damaged, or never issued
-	Reason  string `json:"reason,omitempty"` // why it is not valid
+	Serial    string    `json:"serial"`
+	Known     bool      `json:"known"`                // the registry has a card with this serial
+	Valid     bool      `json:"valid"`                // known, handed over, not revoked or reported
+	Revoked   bool      `json:"revoked"`              // revoked, reported lost, stolen or damaged, or destroyed at production
+	NotIssued bool      `json:"not_issued,omitempty"` // made but not handed over yet (printed, in transit, at the office)
+	AtOffice  bool      `json:"at_office,omitempty"`  // not issued, waiting at the receiving office for its hand-over
+	Reason    string    `json:"reason,omitempty"`     // why it is not valid
+	Since     time.Time `json:"since,omitzero"`       // when that state began
 	// HolderMatches tells whether the card was made for the ID number the chip carries
 	// (the caller's), without disclosing the registry's.
 	HolderMatches bool `json:"holder_matches"`
@@ -51,31 +54,36 @@ func (s *Service) CardStatus(ctx context.Context, u User, serial, idNumber strin
 	}
 	out := CardCheck{Serial: serial}
 	var state, reason, report string
+	var reported *time.Time
 	err = s.db.QueryRow(ctx, `WITH c AS (
-			SELECT c.state, c.reason, a.id_number,
-				COALESCE((SELECT r.kind FROM card_reports r WHERE r.serial = c.serial ORDER BY r.at DESC, r.id DESC LIMIT 1), '') AS report
-			FROM cards c JOIN applications a ON a.id = c.application_id WHERE c.serial = $1),
+			SELECT c.state, c.reason, a.id_number, c.updated_at, COALESCE(r.kind, '') AS report, r.at AS reported
+			FROM cards c JOIN applications a ON a.id = c.application_id
+			LEFT JOIN LATERAL (SELECT r.kind, r.at FROM card_reports r WHERE r.serial = c.serial
+				ORDER BY r.at DESC, r.id DESC LIMIT 1) r ON true
+			WHERE c.serial = $1),
 		au AS (SELECT audit_append((pg_backend_pid() % $3)::smallint, $4, $5, 'access.card', 'person/' || c.id_number, $6)
 			FROM c WHERE $7)
-		SELECT c.state, c.reason, c.report, c.id_number = $2, (SELECT count(*) FROM au) FROM c`,
+		SELECT c.state, c.reason, c.updated_at, c.report, c.reported, c.id_number = $2, (SELECT count(*) FROM au) FROM c`,
 		serial, idNumber, ledger.Chains, u.Name, u.Office,
 		ledger.AccessDetail{Role: u.Role, Purpose: why, Ref: serial}.String(), !s.noAccessLog).
-		Scan(&state, &reason, &report, &out.HolderMatches, new(int64))
+		Scan(&state, &reason, &out.Since, &report, &reported, &out.HolderMatches, new(int64))
 	if errors.Is(err, pgx.ErrNoRows) {
-		out.Revoked, out.Reason = true, "unknown card"
+		out.Reason = "unknown card"
 		return out, nil
 	}
 	if err != nil {
 		return CardCheck{}, fmt.Errorf("intake: card status: %w", err)
 	}
 	out.Known = true
-	switch {
-	case report != "":
-		out.Revoked, out.Reason = true, report
-	case lifecycle.CardState(state) == lifecycle.Revoked:
+	switch cs := lifecycle.CardState(state); {
+	case report != "" && reported != nil:
+		out.Revoked, out.Reason, out.Since = true, report, *reported
+	case cs == lifecycle.Revoked:
 		out.Revoked, out.Reason = true, reason
-	case state != string(lifecycle.InStock) && state != string(lifecycle.Issued):
-		out.Revoked, out.Reason = true, "card is "+state+", never issued"
+	case cs == lifecycle.Spoiled, cs == lifecycle.QCFailed, cs == lifecycle.CardReturned:
+		out.Revoked, out.Reason = true, "card is "+state+", destroyed, never issued"
+	case cs != lifecycle.Issued:
+		out.NotIssued, out.Reason, out.AtOffice = true, "card is "+state, cs == lifecycle.InStock
 	default:
 		out.Valid = true
 	}

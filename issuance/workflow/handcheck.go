@@ -17,8 +17,11 @@ import (
 // made for the receipt: nothing was recorded. It wraps the verdict's reasons.
 var ErrCardRefused = errors.New("workflow: card refused at hand-over")
 
-// CardStatus implements verify.StatusSource with the issuance records: table cards
-// (state revoked, or never issued) and card_reports (lost, stolen, damaged). It asks as
+// CardStatus implements verify.StatusSource with the issuance records: table cards and
+// card_reports (lost, stolen, damaged). A card reported, revoked, or destroyed at production
+// (spoiled, failed QC, returned) is revoked; one made but not handed over yet (encoded,
+// printed, dispatched, at the office) is not issued; each with the time its state began
+// (intake.Service.CardStatus). It asks as
 // the signed-in user of ctx (intake.WithUser): the check is a recorded read of the
 // holder's record (intake.Service.CardStatus) and discloses valid or revoked, and
 // whether the card was made for idNumber, never the registry's ID number.
@@ -31,7 +34,8 @@ func (e *Engine) CardStatus(ctx context.Context, serial, idNumber string) (verif
 	if err != nil {
 		return verify.Status{}, err
 	}
-	return verify.Status{Known: c.Known, Revoked: c.Revoked, Reason: c.Reason, WrongHolder: c.Known && !c.HolderMatches}, nil
+	return verify.Status{Known: c.Known, Revoked: c.Revoked, NotIssued: c.NotIssued, AtOffice: c.AtOffice, Reason: c.Reason,
+		Since: c.Since, WrongHolder: c.Known && !c.HolderMatches}, nil
 }
 
 // VerifyForHandover verifies the card on t as the card made for receipt: the CAN comes
@@ -64,6 +68,14 @@ func (e *Engine) HandVerified(ctx context.Context, actor ledger.Actor, h *Handov
 	}
 	if strings.TrimSpace(h.ReceivedBy) == "" {
 		return verify.Report{}, ErrReceiverNeeded
+	}
+	// The office first: staff read only the cards waiting at their own office.
+	_, _, office, err := e.CardAtOffice(ctx, h.Receipt)
+	if err != nil {
+		return verify.Report{}, err
+	}
+	if office != actor.Office {
+		return verify.Report{}, fmt.Errorf("%w: the card for %s is at %s, %s works at %s", ErrWrongOffice, h.Receipt, office, actor.Name, actor.Office)
 	}
 	if _, ok := intake.UserFrom(ctx); !ok {
 		ctx = intake.WithUser(ctx, intake.User{Name: actor.Name, Role: actor.Role, Office: actor.Office})
