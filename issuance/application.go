@@ -6,15 +6,12 @@
 package issuance
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Sex is the holder's sex as printed in the MRZ (ICAO 9303-3 §4.2: M or F).
@@ -118,7 +115,9 @@ const MaxApplicationJSON = 256 << 10
 var (
 	ErrTooLarge    = errors.New("issuance: application larger than 256 KiB")
 	ErrInvalidUTF8 = errors.New("issuance: application is not valid UTF-8")
-	ErrTrailing    = errors.New("issuance: data after the application object")
+	ErrTrailing    = errors.New("issuance: data after the JSON object")
+	// ErrMalformedJSON is a document that is not well-formed JSON (RFC 8259).
+	ErrMalformedJSON = errors.New("issuance: malformed JSON")
 )
 
 // DecodeApplication parses one application JSON object strictly: at most MaxApplicationJSON bytes, valid UTF-8,
@@ -130,19 +129,8 @@ func DecodeApplication(data []byte) (Application, error) {
 	if len(data) > MaxApplicationJSON {
 		return a, ErrTooLarge
 	}
-	if !utf8.Valid(data) {
-		return a, ErrInvalidUTF8
-	}
-	if err := checkKeys(data); err != nil {
-		return a, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&a); err != nil {
-		return Application{}, decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Application{}, ErrTrailing
+	if err := decodeStrict(data, &a, applicationKeys); err != nil {
+		return Application{}, err
 	}
 	a.normalize()
 	return a, nil
@@ -165,18 +153,18 @@ func decodeError(err error) error {
 		}
 		return FieldError{Field: field, Rule: "want " + jsonKind(te.Type.Kind().String()) + ", got JSON " + te.Value, Err: err}
 	case errors.As(err, &se):
-		return fmt.Errorf("issuance: malformed JSON at offset %d: %w", se.Offset, err)
+		return fmt.Errorf("%w: syntax error at offset %d", ErrMalformedJSON, se.Offset)
 	case errors.As(err, &de):
 		// The only Date field of an application.
-		rule := "invalid date " + strconv.Quote(de.Input) + ": want a real date as YYYY-MM-DD"
+		rule := "invalid date " + shortQuote(de.Input) + ": want a real date as YYYY-MM-DD"
 		return FieldError{Field: "date_of_birth", Rule: rule, Err: err}
 	case errors.As(err, &ce):
 		// The only []byte field.
 		return FieldError{Field: "portrait", Rule: "not standard base64", Err: err}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("issuance: application: truncated JSON: %w", err)
+		return fmt.Errorf("%w: truncated", ErrMalformedJSON)
 	}
-	return fmt.Errorf("issuance: application: %w", err)
+	return fmt.Errorf("%w: %w", ErrMalformedJSON, err)
 }
 
 // jsonKind names a Go kind the way a JSON client understands it.

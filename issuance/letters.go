@@ -7,7 +7,11 @@ import "golang.org/x/text/unicode/norm"
 // the five tone marks (grave, acute, hook above, tilde, dot below), in both cases, as NFC code points.
 var vietnameseLetters = buildLetters()
 
-func buildLetters() map[rune]bool {
+// letterSet is a bit set of the runes below U+1F00 (every Vietnamese letter is): one test per character,
+// which keeps the register import's text rules cheap.
+type letterSet [0x1F00 / 64]uint64
+
+func buildLetters() *letterSet {
 	m := make(map[rune]bool, 256)
 	for r := 'a'; r <= 'z'; r++ {
 		m[r], m[r-'a'+'A'] = true, true
@@ -26,10 +30,16 @@ func buildLetters() map[rune]bool {
 			}
 		}
 	}
-	return m
+	var set letterSet
+	for r := range m {
+		set[r/64] |= 1 << (r % 64)
+	}
+	return &set
 }
 
 func upperFirst(s string) string { return string(rune(s[0]-'a'+'A')) + s[1:] }
 
 // isVietnameseLetter reports whether r is a letter of the Vietnamese alphabet (see vietnameseLetters).
-func isVietnameseLetter(r rune) bool { return vietnameseLetters[r] }
+func isVietnameseLetter(r rune) bool {
+	return r >= 0 && r < 0x1F00 && vietnameseLetters[r/64]&(1<<(r%64)) != 0
+}

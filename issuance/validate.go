@@ -5,10 +5,6 @@ import (
 	"errors"
 	"image/jpeg"
 	"strings"
-	"unicode"
-	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/cccd-project/cccd/issuance/idnum"
 )
@@ -21,9 +17,9 @@ var ErrInvalidApplication = errors.New("issuance: invalid application")
 // DecodeApplication returns a single FieldError (with Err set to the underlying decoding error) when a value
 // has the wrong JSON type or form or a key is unknown or repeated.
 type FieldError struct {
-	Field string
-	Rule  string
-	Err   error // optional cause
+	Field string `json:"field"`
+	Rule  string `json:"rule"`
+	Err   error  `json:"-"` // optional cause
 }
 
 func (e FieldError) Error() string { return "issuance: " + e.Field + ": " + e.Rule }
@@ -78,28 +74,63 @@ var earliestBirth = MustParseDate(earliestBirthStr)
 // Validate checks every field of a against the intake rules, as of the civil date today, and returns a
 // ValidationError listing every failing field (nil when all pass). It does not modify a. Rules:
 //
-//   - id_number: 12 digits, known province code, century/sex digit and YY agreeing with date_of_birth and sex
-//     (package idnum);
-//   - date_of_birth: present, not before 1900-01-01, not after today;
-//   - full_name (required), father, mother, spouse (optional): NFC, Vietnamese letters, spaces and the
-//     punctuation ' - . only, 1..100 characters, starting with a letter;
-//   - sex: M or F;
-//   - nationality: "Việt Nam"; ethnicity, religion: non-empty text of at most 50 characters ("Không" for none);
-//   - place_of_origin, place_of_residence: non-empty, at most 200 characters; identifying_features optional,
-//     at most 200; no control characters anywhere;
-//   - previous_id_number: empty, 9 digits (old CMND) or 12 digits different from id_number;
-//   - portrait: JPEG (magic FF D8 FF) that image/jpeg decodes, at most 100 KiB, 240x320 to 1200x1600
-//     pixels (the header is checked before decoding, so a small file cannot make the decoder allocate
-//     gigabytes), taller than wide;
+//   - the person's fields: see ValidatePerson;
+//   - portrait: JPEG (magic FF D8 FF) of at most 100 KiB, 240x320 to 1200x1600 pixels (the header is checked
+//     before decoding, so a small file cannot make the decoder allocate gigabytes), height 1.25 to 1.35
+//     times the width, well-formed marker segments, and decoded in full by image/jpeg;
 //   - reason: one of Reasons();
-//   - intake_office, delivery.office: office codes (ValidOfficeCode); delivery.method "office" (needs
-//     delivery.office) or "post" (needs delivery.address).
+//   - intake_office, delivery.office: office codes (ValidOfficeCode; whether the office exists and is
+//     active is the intake service's check); delivery.method "office" (needs delivery.office) or "post"
+//     (needs delivery.address, a place: see ValidatePerson).
 func (a *Application) Validate(today Date) error {
 	var v ValidationError
 	add := func(field, rule string) { v = append(v, FieldError{Field: field, Rule: rule}) }
-	p := &a.Person
+	validatePerson(add, &a.Person, today)
+	if rule := portraitRule(a.Portrait); rule != "" {
+		add("portrait", rule)
+	}
+	if !a.Reason.Valid() {
+		add("reason", "must be one of first_issue, renewal_age, replace_lost, replace_damaged, change_of_data")
+	}
+	if !ValidOfficeCode(a.IntakeOffice) {
+		add("intake_office", officeRule)
+	}
+	a.validateDelivery(add)
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
 
-	a.validateIDNumber(add)
+// ValidatePerson checks the personal fields of p, as of the civil date today, with the rules every way
+// data comes in shares (intake, the register import, pre-fill), and returns a ValidationError listing every
+// failing field, or nil. Text must already be normalized (NormalizeName, NormalizeText): a value that is
+// not valid UTF-8 in NFC is refused, never repaired. Rules:
+//
+//   - id_number: 12 digits, known province code, century/sex digit and YY agreeing with date_of_birth and sex
+//     (package idnum);
+//   - date_of_birth: present, not before 1900-01-01, not after today;
+//   - full_name (required), father, mother, spouse (optional): Vietnamese letters, spaces and the
+//     punctuation ' - . only, 1..100 characters, starting with a letter;
+//   - sex: M or F;
+//   - nationality: "Việt Nam";
+//   - ethnicity: one of the 54 ethnic groups (EthnicGroups); religion: a recognised religion or "Không"
+//     (Religions);
+//   - place_of_origin, place_of_residence (required), identifying_features (optional): at most 200
+//     characters of Vietnamese letters, digits, spaces and , . - / ( ) ' : ; (what the card face font and
+//     DG13 carry); emoji, symbols, control, bidi and zero-width characters are refused, naming the character;
+//   - previous_id_number: empty, 9 digits (old CMND) or 12 digits different from id_number.
+func ValidatePerson(p *Person, today Date) error {
+	var v ValidationError
+	validatePerson(func(field, rule string) { v = append(v, FieldError{Field: field, Rule: rule}) }, p, today)
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+
+func validatePerson(add func(field, rule string), p *Person, today Date) {
+	validateIDNumber(add, p)
 	switch {
 	case p.DateOfBirth.IsZero():
 		add("date_of_birth", "required")
@@ -117,11 +148,11 @@ func (a *Application) Validate(today Date) error {
 	if p.Nationality != Nationality {
 		add("nationality", `must be "`+Nationality+`"`)
 	}
-	checkText(add, "ethnicity", p.Ethnicity, true, MaxShortRunes)
-	checkText(add, "religion", p.Religion, true, MaxShortRunes)
-	checkText(add, "place_of_origin", p.PlaceOfOrigin, true, MaxPlaceRunes)
-	checkText(add, "place_of_residence", p.PlaceOfResidence, true, MaxPlaceRunes)
-	checkText(add, "identifying_features", p.IdentifyingFeatures, false, MaxPlaceRunes)
+	checkClosed(add, "ethnicity", p.Ethnicity, ValidEthnicity, ethnicityRule)
+	checkClosed(add, "religion", p.Religion, ValidReligion, religionRule)
+	checkPlace(add, "place_of_origin", p.PlaceOfOrigin, true)
+	checkPlace(add, "place_of_residence", p.PlaceOfResidence, true)
+	checkPlace(add, "identifying_features", p.IdentifyingFeatures, false)
 	checkName(add, "father", p.Father, false)
 	checkName(add, "mother", p.Mother, false)
 	checkName(add, "spouse", p.Spouse, false)
@@ -132,24 +163,14 @@ func (a *Application) Validate(today Date) error {
 	case prev == p.IDNumber:
 		add("previous_id_number", "must differ from id_number")
 	}
-	if rule := portraitRule(a.Portrait); rule != "" {
-		add("portrait", rule)
-	}
-	if !a.Reason.Valid() {
-		add("reason", "must be one of first_issue, renewal_age, replace_lost, replace_damaged, change_of_data")
-	}
-	if !ValidOfficeCode(a.IntakeOffice) {
-		add("intake_office", officeRule)
-	}
-	a.validateDelivery(add)
-	if len(v) == 0 {
-		return nil
-	}
-	return v
 }
 
-func (a *Application) validateIDNumber(add func(field, rule string)) {
-	p := &a.Person
+const (
+	ethnicityRule = `must be one of the 54 ethnic groups of the General Statistics Office list (e.g. "Kinh", "Tày")`
+	religionRule  = `must be a recognised religion (e.g. "Phật giáo") or "Không"`
+)
+
+func validateIDNumber(add func(field, rule string), p *Person) {
 	n, err := idnum.Parse(p.IDNumber)
 	switch {
 	case p.IDNumber == "":
@@ -197,7 +218,7 @@ func (a *Application) validateDelivery(add func(field, rule string)) {
 	if d.Office != "" && !ValidOfficeCode(d.Office) {
 		add("delivery.office", officeRule)
 	}
-	checkText(add, "delivery.address", d.Address, false, MaxPlaceRunes)
+	checkPlace(add, "delivery.address", d.Address, false)
 }
 
 const officeRule = `must be an office code: 3-digit province code, "-", 2 to 6 of A-Z 0-9 (e.g. "001-HK01")`
@@ -219,59 +240,6 @@ func ValidOfficeCode(s string) bool {
 		}
 	}
 	return true
-}
-
-// checkName applies the personal-name rules to one field.
-func checkName(add func(field, rule string), field, s string, required bool) {
-	if s == "" {
-		if required {
-			add(field, "required")
-		}
-		return
-	}
-	if !utf8.ValidString(s) || !norm.NFC.IsNormalString(s) {
-		add(field, "must be valid UTF-8 in Unicode NFC")
-		return
-	}
-	if n := utf8.RuneCountInString(s); n > MaxNameRunes {
-		add(field, "longer than 100 characters")
-	}
-	if s != NormalizeName(s) {
-		add(field, "leading, trailing or repeated spaces")
-	}
-	for i, r := range s {
-		if i == 0 && !isVietnameseLetter(r) {
-			add(field, "must start with a letter")
-			return
-		}
-		if !isVietnameseLetter(r) && !strings.ContainsRune(" '-.", r) {
-			add(field, "only Vietnamese letters, spaces and ' - . allowed; found "+string(r))
-			return
-		}
-	}
-}
-
-// checkText applies the free-text rules (places, ethnicity, religion, features, address) to one field.
-func checkText(add func(field, rule string), field, s string, required bool, maxRunes int) {
-	if s == "" {
-		if required {
-			add(field, "required")
-		}
-		return
-	}
-	if !utf8.ValidString(s) || !norm.NFC.IsNormalString(s) {
-		add(field, "must be valid UTF-8 in Unicode NFC")
-		return
-	}
-	if utf8.RuneCountInString(s) > maxRunes {
-		add(field, "longer than "+itoa(maxRunes)+" characters")
-	}
-	if strings.TrimSpace(s) != s {
-		add(field, "leading or trailing spaces")
-	}
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || !unicode.IsPrint(r) && r != ' ' }) >= 0 {
-		add(field, "control or non-printable character")
-	}
 }
 
 // portraitRule returns the first rule the portrait breaks, or "".
@@ -297,7 +265,19 @@ func portraitRule(b []byte) string {
 	if cfg.Height <= cfg.Width {
 		return "must be portrait orientation (height > width)"
 	}
-	return jpegStructure(b)
+	// ISO/IEC 19794-5 §8.3.4 (full frontal image): width:height between 1:1.25 and 1:1.35 (ICAO 9303-9 §2).
+	if 100*cfg.Height < 125*cfg.Width || 100*cfg.Height > 135*cfg.Width {
+		return "height must be 1.25 to 1.35 times the width (ISO/IEC 19794-5)"
+	}
+	if rule := jpegStructure(b); rule != "" {
+		return rule
+	}
+	// Decode every pixel: a corrupt scan that the marker walk cannot see fails here, as it would on the
+	// card face and in a verifier.
+	if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
+		return "not a decodable JPEG (image data is corrupt)"
+	}
+	return ""
 }
 
 func allDigits(s string) bool {

@@ -244,11 +244,20 @@ func (q *Queue) Run(ctx context.Context) error {
 // is queued, failed with attempts left, or held by a worker whose lease expired. The
 // worker waits (wait > 0) while the head is in its back-off or leased, and while the
 // head failed for good through the printer's fault (the printer is down until an
-// operator retries the job). A job failed for its data does not stop the queue.
+// operator retries the job), and while an operator holds the printer down (SetDown).
+// A job failed for its data does not stop the queue.
 func (q *Queue) claim(ctx context.Context) (*job, time.Duration, error) {
 	var j *job
 	var wait time.Duration
 	err := pgx.BeginFunc(ctx, q.db, func(tx pgx.Tx) error {
+		var held bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM printer_holds WHERE printer = $1)", q.cfg.Printer).Scan(&held); err != nil {
+			return err
+		}
+		if held {
+			wait = q.cfg.Poll // an operator took the printer down (SetDown)
+			return nil
+		}
 		var id int64
 		var state string
 		var attempts, max int

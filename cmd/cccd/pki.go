@@ -18,6 +18,7 @@ import (
 	"github.com/cccd-project/cccd/hsm"
 	"github.com/cccd-project/cccd/hsm/authority"
 	"github.com/cccd-project/cccd/hsm/pki"
+	"github.com/cccd-project/cccd/hsm/pki/ecparams"
 	"github.com/cccd-project/cccd/hsm/pki/trust"
 	"github.com/cccd-project/cccd/issuance/intake"
 )
@@ -312,29 +313,10 @@ func newPKICmd() *cobra.Command {
 	imp := &cobra.Command{
 		Use: "import FILE", Short: "Verify a master list against the trust store and add its CSCAs (verifier side, no database)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			der, err := os.ReadFile(args[0])
-			if err != nil {
-				return err
-			}
 			if trustDir == "" {
 				trustDir = filepath.Join(global.dataDir, "trust")
 			}
-			s, err := trust.Load(os.DirFS(trustDir))
-			if err != nil {
-				return err
-			}
-			added, err := s.ImportMasterList(der, time.Now())
-			if err != nil {
-				return err
-			}
-			if err := s.Save(trustDir); err != nil {
-				return err
-			}
-			for _, c := range added {
-				fmt.Printf("trusted %s (sha256 %x)\n", c.Subject, sha256.Sum256(c.Raw))
-			}
-			fmt.Printf("%d CSCA certificates added to %s\n", len(added), trustDir)
-			return nil
+			return importMasterList(args[0], trustDir)
 		},
 	}
 	imp.Flags().StringVar(&trustDir, "trust-dir", "", "trust store directory (default <data-dir>/trust)")
@@ -388,7 +370,7 @@ func newTrustCmd() *cobra.Command {
 				return err
 			}
 			return edit(func(s *trust.Store) error {
-				if err := s.AddCSCA(c); err != nil {
+				if err := s.AddCSCAFrom(c, "add-csca "+filepath.Base(args[0])); err != nil {
 					return err
 				}
 				fmt.Printf("trusted %s (sha256 %x)\n", c.Subject, sha256.Sum256(c.Raw))
@@ -410,12 +392,7 @@ func newTrustCmd() *cobra.Command {
 		Use: "list", Short: "List the trusted CSCA certificates", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return edit(func(s *trust.Store) error {
-				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "SUBJECT\tISSUER\tVALID UNTIL\tSHA-256")
-				for _, c := range s.CSCAs() {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%x\n", c.Subject, c.Issuer, c.NotAfter.Format(time.DateOnly), sha256.Sum256(c.Raw))
-				}
-				return w.Flush()
+				return listTrust(s)
 			})
 		},
 	}
@@ -432,7 +409,7 @@ func readCert(path string) (*x509.Certificate, error) {
 	if p, _ := pem.Decode(b); p != nil {
 		b = p.Bytes
 	}
-	c, err := x509.ParseCertificate(b)
+	c, err := ecparams.ParseCertificate(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -88,7 +88,7 @@ func newPrintCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "Print jobs, newest first, and each printer's queue", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withEngine(cmd, append(productionRoles, intake.RoleSupervisor), func(e *workflow.Engine, _ intake.User) error {
+			return withEngine(cmd, intake.ProductionViewRoles, func(e *workflow.Engine, _ intake.User) error {
 				return printList(cmd.Context(), e, filter)
 			})
 		},
@@ -102,7 +102,7 @@ func newPrintCmd() *cobra.Command {
 	reprint := &cobra.Command{
 		Use: "reprint RECEIPT --reason TEXT", Short: "Destroy the application's card (spoiled) and make and print a new one", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withEngine(cmd, productionRoles, func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.ProductionRoles, func(e *workflow.Engine, u intake.User) error {
 				if err := printqueue.Reprint(cmd.Context(), e, u.Actor(), args[0], reason); err != nil {
 					return err
 				}
@@ -128,7 +128,7 @@ func newPrintCmd() *cobra.Command {
 			if proofOut == "" {
 				proofOut = filepath.Join(global.dataDir, "print")
 			}
-			return withEngine(cmd, append(productionRoles, intake.RoleSupervisor), func(e *workflow.Engine, _ intake.User) error {
+			return withEngine(cmd, intake.ProductionViewRoles, func(e *workflow.Engine, _ intake.User) error {
 				path, n, err := printqueue.ProofSheet(cmd.Context(), e, proofOut, proofDesign, id)
 				if err != nil {
 					return err
@@ -151,7 +151,7 @@ func newPrintCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{2, err}
 			}
-			return withEngine(cmd, productionRoles, func(e *workflow.Engine, _ intake.User) error {
+			return withEngine(cmd, intake.ProductionRoles, func(e *workflow.Engine, _ intake.User) error {
 				if err := printqueue.Retry(cmd.Context(), e.DB, id); err != nil {
 					return err
 				}
@@ -167,7 +167,7 @@ func newPrintCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{2, err}
 			}
-			return withEngine(cmd, append(productionRoles, intake.RoleSupervisor), func(e *workflow.Engine, _ intake.User) error {
+			return withEngine(cmd, intake.ProductionViewRoles, func(e *workflow.Engine, _ intake.User) error {
 				vs, err := printqueue.Verify(cmd.Context(), e, id)
 				if err != nil {
 					return err
@@ -202,7 +202,7 @@ func newPrintCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(run, list, reprint, proof, retry, verify)
+	cmd.AddCommand(run, list, reprint, proof, retry, verify, newPrintDownCmd(), newPrintUpCmd())
 	return cmd
 }
 

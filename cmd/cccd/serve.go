@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cccd-project/cccd/issuance/console"
-	"github.com/cccd-project/cccd/issuance/intake"
+	"github.com/cccd-project/cccd/issuance/workflow"
 )
 
 func init() { addCommand(newServeCmd) }
@@ -26,6 +26,9 @@ type serveEnv struct {
 	db  *pgxpool.Pool
 	log *slog.Logger
 	mux *http.ServeMux
+	// feed brings the workflow's events to the console's live screens; the workflow
+	// hook connects it to the broker it starts.
+	feed *workflow.Feed
 }
 
 // serveHooks start further components of `cccd serve` (the workflow engine, ...); each
@@ -37,6 +40,7 @@ var serveFlags []func(f *pflag.FlagSet)
 
 func newServeCmd() *cobra.Command {
 	var listen string
+	var lookups struct{ perMinute, perDay int }
 	var tlsCfg serveTLSConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -54,12 +58,26 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			env := &serveEnv{db: db, log: log, mux: http.NewServeMux()}
-			api := intake.New(db).Handler(log)
+			env := &serveEnv{db: db, log: log, mux: http.NewServeMux(), feed: &workflow.Feed{Log: log}}
+			svc, err := newIntake(db)
+			if err != nil {
+				return err
+			}
+			if lookups.perMinute > 0 {
+				svc.Limits.LookupsPerMinute = lookups.perMinute
+			}
+			if lookups.perDay > 0 {
+				svc.Limits.LookupsPerDay = lookups.perDay
+			}
+			if err := svc.Limits.Validate(); err != nil {
+				return err
+			}
+			api := svc.Handler(log)
 			env.mux.Handle("/api/", api)
 			env.mux.Handle("/status/", api)
 			// The web console: its cookies are Secure, as every request comes over TLS.
-			con, err := console.New(console.Config{DB: db, Log: log})
+			con, err := console.New(console.Config{DB: db, Log: log, Intake: svc,
+				Production: console.Production{Feed: env.feed, TrustDir: trustDir()}})
 			if err != nil {
 				return err
 			}
@@ -70,10 +88,12 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			ln = tls.NewListener(ln, tc)
-			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 			errc := make(chan error, len(serveHooks)+1)
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
+			// Requests live in serve's context: the console's event streams end when serve stops.
+			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+				BaseContext: func(net.Listener) context.Context { return ctx }}
 			for _, h := range serveHooks {
 				go func() {
 					// A component that has nothing to do returns nil; only an error stops serve.
@@ -102,6 +122,8 @@ func newServeCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API and the web console")
 	tlsCfg.flags(cmd.Flags())
+	cmd.Flags().IntVar(&lookups.perMinute, "lookups-per-minute", 0, "register look-ups per user per minute (default 10, or CCCD_LOOKUPS_PER_MINUTE)")
+	cmd.Flags().IntVar(&lookups.perDay, "lookups-per-day", 0, "register look-ups per user per day (default 300, or CCCD_LOOKUPS_PER_DAY)")
 	for _, f := range serveFlags {
 		f(cmd.Flags())
 	}

@@ -150,11 +150,14 @@ func runStation(ctx context.Context, cfg stationConfig) error {
 		}
 		fmt.Println(ev.Line())
 	}
+	engine := &workflow.Engine{DB: db, Log: log}
+	stopped := st.RecordReaders(ctx, engine, cfg.Name, cfg.Line)
+	defer stopped()
 	for i, r := range cfg.Readers {
 		log.Info("cccd station: reader", "index", i, "name", r)
 	}
 	log.Info("cccd station: running", "line", cfg.Line, "station", cfg.Name, "readers", len(cfg.Readers), "broker", url)
-	w := &workflow.JobWorker{Engine: &workflow.Engine{DB: db, Log: log}, JS: b.JS, Log: log, Line: cfg.Line, Station: cfg.Name,
+	w := &workflow.JobWorker{Engine: engine, JS: b.JS, Log: log, Line: cfg.Line, Station: cfg.Name,
 		Workers: len(cfg.Readers), AckWait: cfg.AckWait, Maker: st}
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -12,16 +12,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/cccd-project/cccd/hsm/pki/trust"
 	"github.com/cccd-project/cccd/issuance/intake"
+	"github.com/cccd-project/cccd/issuance/ledger"
 	"github.com/cccd-project/cccd/issuance/lifecycle"
 	"github.com/cccd-project/cccd/issuance/mrz"
 	"github.com/cccd-project/cccd/issuance/store/pgcluster"
 	"github.com/cccd-project/cccd/issuance/workflow"
+	"github.com/cccd-project/cccd/personalization/counter"
 	"github.com/cccd-project/cccd/personalization/verify"
 	"github.com/cccd-project/cccd/smartcard/apdu"
 	"github.com/cccd-project/cccd/smartcard/emrtd"
@@ -68,73 +68,23 @@ func init() {
 			return &exitError{2, err}
 		}
 		defer card.Close()
-		return handOverVerified(cmd.Context(), e, h, card, verify.Options{Trust: ts, Read: readOptions()},
-			func(h workflow.Handover) error { return prev(cmd, e, u, h) })
+		if err := handOverVerified(cmd.Context(), e, u.Actor(), &h, card, verify.Options{Trust: ts, Read: readOptions()}); err != nil {
+			return err
+		}
+		return printHandover(h)
 	}
 }
 
-// handOverVerified verifies the card on t (verifyHandover) and, only when it is genuine
-// and the card made for h.Receipt, records the hand-over with record. A refused card's
-// report goes to stderr and the error carries the verdict's exit code and reasons.
-func handOverVerified(ctx context.Context, e *workflow.Engine, h workflow.Handover, t apdu.Transmitter, opts verify.Options,
-	record func(workflow.Handover) error) error {
-	r, err := verifyHandover(ctx, e, h.Receipt, t, opts)
-	if err != nil {
-		return err
-	}
-	if r.Verdict != verify.Genuine {
+// handOverVerified records the hand-over only when the card on t is genuine and the card
+// made for h.Receipt (workflow.Engine.HandVerified). A refused card's report goes to
+// stderr and the error carries the verdict's exit code and reasons.
+func handOverVerified(ctx context.Context, e *workflow.Engine, actor ledger.Actor, h *workflow.Handover, t apdu.Transmitter, opts verify.Options) error {
+	r, err := e.HandVerified(ctx, actor, h, t, opts)
+	if errors.Is(err, workflow.ErrCardRefused) {
 		_ = r.WriteText(os.Stderr)
-		return &exitError{r.Verdict.ExitCode(), fmt.Errorf("deliver: hand-over of %s refused: %w", h.Receipt, r.Err())}
+		return &exitError{r.Verdict.ExitCode(), fmt.Errorf("deliver: hand-over refused: %w", err)}
 	}
-	h.Serial = r.Serial
-	return record(h)
-}
-
-// verifyHandover verifies the card on t as the card made for receipt: the CAN comes from
-// the application's ID number (its last 6 digits), the card must carry the serial of the
-// card waiting at the office, and its registry status is read from the database.
-func verifyHandover(ctx context.Context, e *workflow.Engine, receipt string, t apdu.Transmitter, opts verify.Options) (verify.Report, error) {
-	_, serial, _, err := e.CardAtOffice(ctx, receipt)
-	if err != nil {
-		return verify.Report{}, err
-	}
-	var id string
-	if err := e.DB.QueryRow(ctx, "SELECT id_number FROM applications WHERE receipt = $1", receipt).Scan(&id); err != nil {
-		return verify.Report{}, fmt.Errorf("deliver: application %s: %w", receipt, err)
-	}
-	if len(id) != 12 {
-		return verify.Report{}, fmt.Errorf("deliver: application %s: ID number %q is not 12 digits", receipt, id)
-	}
-	opts.ExpectSerial, opts.Status = serial, dbStatus{e.DB}
-	return verify.Verify(ctx, t, emrtd.Credentials{CAN: id[6:]}, opts), nil
-}
-
-// dbStatus is the card status of the issuance database: table cards (state 'revoked')
-// and card_reports (lost, stolen, damaged).
-type dbStatus struct{ db *pgxpool.Pool }
-
-// CardStatus implements verify.StatusSource.
-func (s dbStatus) CardStatus(ctx context.Context, serial, _ string) (verify.Status, error) {
-	var state, reason, id, report string
-	err := s.db.QueryRow(ctx, `SELECT c.state, c.reason, a.id_number,
-		COALESCE((SELECT r.kind FROM card_reports r WHERE r.serial = c.serial ORDER BY r.at DESC, r.id DESC LIMIT 1), '')
-		FROM cards c JOIN applications a ON a.id = c.application_id WHERE c.serial = $1`, serial).Scan(&state, &reason, &id, &report)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return verify.Status{}, nil
-	}
-	if err != nil {
-		return verify.Status{}, fmt.Errorf("card status: %w", err)
-	}
-	st := verify.Status{Known: true, IDNumber: id}
-	switch {
-	case report != "":
-		st.Revoked, st.Reason = true, report
-	case lifecycle.CardState(state) == lifecycle.Revoked:
-		st.Revoked, st.Reason = true, reason
-	case state != string(lifecycle.InStock) && state != string(lifecycle.Issued):
-		st.Revoked, st.Reason = true, "card is "+state+", never issued"
-	}
-	return st, nil
+	return err
 }
 
 func trustDir() string {
@@ -167,39 +117,18 @@ func loadTrust(dir string) (*trust.Store, error) {
 }
 
 // pickReader returns name once a card is in it, or, with no name, the first reader a
-// card is put in.
+// card is put in (counter.PickReader), saying on stderr what it waits for.
 func pickReader(ctx context.Context, pc *pcsc.Context, name string) (string, error) {
 	if name != "" {
 		fmt.Fprintf(os.Stderr, "waiting for a card in %q...\n", name)
-		if err := pc.WaitForCard(ctx, name); err != nil {
-			return "", &exitError{2, err}
-		}
-		return name, nil
+	} else {
+		fmt.Fprintln(os.Stderr, "waiting for a card in any reader (choose one with --reader)...")
 	}
-	readers, err := pc.Readers(ctx)
+	r, err := counter.PickReader(ctx, pc, name)
 	if err != nil {
 		return "", &exitError{2, err}
 	}
-	if len(readers) == 0 {
-		return "", &exitError{2, errors.New("verify: pcscd has no reader (for virtual readers: scripts/pcscd.sh start 14)")}
-	}
-	fmt.Fprintf(os.Stderr, "waiting for a card in any of %d readers (choose one with --reader)...\n", len(readers))
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	found := make(chan string, len(readers))
-	for _, r := range readers {
-		go func() {
-			if pc.WaitForCard(wctx, r) == nil {
-				found <- r
-			}
-		}()
-	}
-	select {
-	case r := <-found:
-		return r, nil
-	case <-ctx.Done():
-		return "", &exitError{2, ctx.Err()}
-	}
+	return r, nil
 }
 
 // parseCredentials builds the chip credentials from --can or --mrz. --mrz takes the 90
@@ -227,8 +156,9 @@ func parseCredentials(can, mrzText string) (emrtd.Credentials, error) {
 }
 
 // registryStatus returns the database status source when the issuance database is
-// reachable (CCCD_DATABASE_URL, or the private cluster of the data directory runs), or
-// nil and why not. The verifier never starts a database.
+// reachable (CCCD_DATABASE_URL, or the private cluster of the data directory runs) and
+// the caller is signed in (--as, --token-file, CCCD_TOKEN), or nil and why not. The
+// verifier never starts a database.
 func registryStatus(ctx context.Context) (verify.StatusSource, func(), string) {
 	if verifyFlags.noRegistr {
 		return nil, func() {}, "registry check disabled (--no-registry)"
@@ -245,7 +175,29 @@ func registryStatus(ctx context.Context) (verify.StatusSource, func(), string) {
 	if err != nil {
 		return nil, func() {}, "issuance database not reachable: card status not checked: " + err.Error()
 	}
-	return dbStatus{db}, db.Close, ""
+	svc, err := newIntake(db)
+	if err != nil {
+		db.Close()
+		return nil, func() {}, "card status not checked: " + err.Error()
+	}
+	u, err := currentUser(ctx, svc)
+	if err != nil {
+		db.Close()
+		return nil, func() {}, "card status not checked: the registry check is a recorded read and needs a signed-in verifier (--as NAME): " + err.Error()
+	}
+	return statusAs{&workflow.Engine{DB: db}, u}, db.Close, ""
+}
+
+// statusAs asks src for card statuses as u: the check is a recorded read of the
+// holder's record (intake.Service.CardStatus), which discloses valid or revoked only.
+type statusAs struct {
+	src verify.StatusSource
+	u   intake.User
+}
+
+// CardStatus implements verify.StatusSource.
+func (s statusAs) CardStatus(ctx context.Context, serial, idNumber string) (verify.Status, error) {
+	return s.src.CardStatus(intake.WithUser(ctx, s.u), serial, idNumber)
 }
 
 // verifyOutput is the JSON of one verification.
@@ -257,7 +209,7 @@ type verifyOutput struct {
 }
 
 func newVerifyCmd() *cobra.Command {
-	var can, mrzText, portraitDir string
+	var can, mrzText, portraitDir, at string
 	var watch bool
 	cmd := &cobra.Command{
 		Use:   "verify [--reader NAME] [--can N | --mrz MRZ] [--json] [--watch]",
@@ -281,6 +233,14 @@ The portrait is saved as a JPEG. --watch serves a counter: card after card, unti
 			if _, err := loadTrust(trustDir()); err != nil {
 				return err // before waiting for a card: say now how to make the trust store
 			}
+			var now func() time.Time
+			if at != "" {
+				t, err := verify.ParseAt(at)
+				if err != nil {
+					return &exitError{2, err}
+				}
+				now = func() time.Time { return t }
+			}
 			status, closeDB, note := registryStatus(ctx)
 			defer closeDB()
 			if note != "" && !global.json {
@@ -295,47 +255,59 @@ The portrait is saved as a JPEG. --watch serves a counter: card after card, unti
 				portraitDir = filepath.Join(global.dataDir, "verify")
 			}
 			stdin := bufio.NewReader(os.Stdin)
-			reader := verifyFlags.reader
-			for {
-				r, err := pickReader(ctx, pc, reader)
-				if err != nil {
-					if watch && ctx.Err() != nil {
-						return nil
+			var printErr error
+			w := counter.Watch{PC: pc, Reader: verifyFlags.reader, Once: !watch,
+				Setup: func(ctx context.Context, r string) (emrtd.Credentials, verify.Options, error) {
+					ts, err := loadTrust(trustDir()) // again for every card: a counter runs all day, CRLs change
+					if err != nil {
+						return emrtd.Credentials{}, verify.Options{}, err
 					}
-					return err
-				}
-				ts, err := loadTrust(trustDir()) // again for every card: a counter runs all day, CRLs change
-				if err != nil {
-					return err
-				}
-				c := creds
-				if c == nil {
-					if c, err = promptCAN(stdin, r); err != nil {
-						return &exitError{2, err}
+					c := creds
+					if c == nil {
+						if c, err = promptCAN(stdin, r); err != nil {
+							return emrtd.Credentials{}, verify.Options{}, &exitError{2, err}
+						}
 					}
-				}
-				out := verifyInReader(ctx, pc, r, *c, verify.Options{Trust: ts, Status: status, Read: readOptions()}, portraitDir)
-				out.Registry = note
-				if err := printVerifyOutput(out); err != nil {
-					return err
-				}
-				if !watch {
-					if out.Verdict != verify.Genuine {
-						return &exitError{out.Verdict.ExitCode(), out.Err()}
+					return *c, verify.Options{Trust: ts, Status: status, Read: readOptions(), Now: now}, nil
+				},
+				On: func(ev counter.Event) {
+					switch ev.Kind {
+					case counter.Waiting:
+						if ev.Reader != "" {
+							fmt.Fprintf(os.Stderr, "waiting for a card in %q...\n", ev.Reader)
+						} else {
+							fmt.Fprintln(os.Stderr, "waiting for a card in any reader (choose one with --reader)...")
+						}
+					case counter.Result:
+						out := verifyOutput{Report: *ev.Report, Reader: ev.Reader, Registry: note}
+						out.PortraitFile = savePortrait(portraitDir, out.Report)
+						if err := printVerifyOutput(out); err != nil && printErr == nil {
+							printErr = err
+						}
+						if watch {
+							fmt.Fprintln(os.Stderr, "remove the card...")
+						}
 					}
-					return nil
-				}
-				reader = r
-				fmt.Fprintln(os.Stderr, "remove the card...")
-				if err := pc.WaitForRemoval(ctx, r); err != nil {
-					return nil // interrupted
-				}
+				}}
+			r, err := w.Run(ctx)
+			var ee *exitError
+			switch {
+			case errors.As(err, &ee):
+				return err
+			case err != nil:
+				return &exitError{2, err}
+			case printErr != nil:
+				return printErr
+			case !watch && r.Verdict != verify.Genuine:
+				return &exitError{r.Verdict.ExitCode(), r.Err()}
 			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&can, "can", "", "the 6-digit card access number printed on the card (asked for when neither --can nor --mrz)")
 	cmd.Flags().StringVar(&mrzText, "mrz", "", "the MRZ (90 characters) or DOCNUMBER/YYMMDD/YYMMDD (birth, expiry)")
 	cmd.Flags().BoolVar(&watch, "watch", false, "counter mode: verify card after card until interrupted")
+	cmd.Flags().StringVar(&at, "at", "", "judge the card as of this date (YYYY-MM-DD, end of that day in Vietnam; or RFC 3339), past or future")
 	cmd.Flags().StringVar(&portraitDir, "portrait-dir", "", "where the portrait JPEG is saved (default <data-dir>/verify)")
 	cmd.Flags().StringVar(&verifyFlags.trustDir, "trust-dir", "", "trust store directory (env CCCD_TRUST_DIR; default <data-dir>/trust)")
 	cmd.Flags().IntVar(&verifyFlags.maxChunk, "max-chunk", 0, "READ BINARY bytes per APDU (default 223, short APDUs; up to 65471 for readers with extended length)")
@@ -362,28 +334,17 @@ func promptCAN(in *bufio.Reader, reader string) (*emrtd.Credentials, error) {
 	}
 }
 
-// verifyInReader connects to the card in reader, verifies it and saves the portrait.
-func verifyInReader(ctx context.Context, pc *pcsc.Context, reader string, creds emrtd.Credentials, opts verify.Options, portraitDir string) verifyOutput {
-	out := verifyOutput{Reader: reader}
-	start := time.Now()
-	card, err := pc.Connect(ctx, reader)
-	if err != nil {
-		out.Verdict, out.Code = verify.Unreadable, verify.CodeReadFailed
-		out.Reasons = []verify.Finding{{Check: verify.CheckRead, Code: verify.CodeReadFailed, Detail: err.Error()}}
-		return out
+// savePortrait saves the chip's portrait as <dir>/<serial>.jpg and returns the path, or
+// "" when there is none or it could not be saved.
+func savePortrait(dir string, r verify.Report) string {
+	if len(r.Portrait) == 0 || r.Serial == "" {
+		return ""
 	}
-	connect := time.Since(start)
-	out.Report = verify.Verify(ctx, card, creds, opts)
-	_ = card.Close()
-	out.Steps = append([]verify.Step{{Name: "connect", Duration: connect}}, out.Steps...)
-	out.Total += connect
-	if len(out.Portrait) > 0 && out.Serial != "" {
-		p := filepath.Join(portraitDir, out.Serial+".jpg")
-		if err := os.MkdirAll(portraitDir, 0o755); err == nil && os.WriteFile(p, out.Portrait, 0o644) == nil {
-			out.PortraitFile = p
-		}
+	p := filepath.Join(dir, r.Serial+".jpg")
+	if err := os.MkdirAll(dir, 0o755); err != nil || os.WriteFile(p, r.Portrait, 0o644) != nil {
+		return ""
 	}
-	return out
+	return p
 }
 
 func printVerifyOutput(out verifyOutput) error {
@@ -409,7 +370,7 @@ func newRevokeCmd() *cobra.Command {
 		Short: "Revoke an issued card (lost, stolen, damaged): counters then refuse it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withEngine(cmd, []string{intake.RoleSupervisor, intake.RoleAdmin}, func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.RevokeRoles, func(e *workflow.Engine, u intake.User) error {
 				if err := e.RevokeCard(cmd.Context(), u.Actor(), args[0], reason); err != nil {
 					return err
 				}

@@ -63,6 +63,10 @@ func runWorkflowEngine(ctx context.Context, env *serveEnv) error {
 	if !b.Embedded() {
 		where = "NATS at " + b.ClientURL()
 	}
+	if env.feed != nil {
+		env.feed.JS = b.JS
+		go env.feed.Run(ctx) // the console's live screens
+	}
 	env.log.Info("cccd serve: workflow relay running", "broker", where)
 	return (&workflow.Relay{DB: env.db, JS: b.JS, Log: env.log}).Run(ctx)
 }
@@ -78,20 +82,11 @@ func withEngine(cmd *cobra.Command, roles []string, f func(e *workflow.Engine, u
 	if err != nil {
 		return err
 	}
-	ok := false
-	for _, r := range roles {
-		ok = ok || u.Role == r
-	}
-	if !ok {
-		return fmt.Errorf("%w: %s is %s, needs one of %s", intake.ErrForbidden, u.Name, u.Role, strings.Join(roles, ", "))
+	if err := intake.Require(u, roles...); err != nil {
+		return err
 	}
 	return f(&workflow.Engine{DB: db}, u)
 }
-
-var (
-	productionRoles = []string{intake.RoleOperator, intake.RoleAdmin}
-	officeRoles     = []string{intake.RoleClerk, intake.RoleSupervisor, intake.RoleAdmin}
-)
 
 func parseID(s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
@@ -108,7 +103,7 @@ func newBatchCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use: "create --line L", Short: "Group approved applications into batches, one per receiving office", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withEngine(cmd, productionRoles, func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.ProductionRoles, func(e *workflow.Engine, u intake.User) error {
 				bs, err := e.CreateBatches(cmd.Context(), u.Actor(), line, office, max)
 				if err != nil {
 					return err
@@ -135,7 +130,7 @@ func newBatchCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return withEngine(cmd, productionRoles, func(e *workflow.Engine, u intake.User) error { return f(cmd, e, u, id) })
+				return withEngine(cmd, intake.ProductionRoles, func(e *workflow.Engine, u intake.User) error { return f(cmd, e, u, id) })
 			}}
 	}
 	start := idCmd("start", "Queue a batch: each application gets a personalization job on its line",
@@ -160,7 +155,7 @@ func newBatchCmd() *cobra.Command {
 	status := &cobra.Command{
 		Use: "status [BATCH]", Short: "Per-state counts, throughput, spoilage and ETA (all batches without an argument)", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withEngine(cmd, append(productionRoles, intake.RoleSupervisor), func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.ProductionViewRoles, func(e *workflow.Engine, u intake.User) error {
 				for {
 					if err := printBatchStatus(cmd.Context(), e, args); err != nil || watch == 0 {
 						return err
@@ -179,7 +174,7 @@ func newBatchCmd() *cobra.Command {
 	reconcile := &cobra.Command{
 		Use: "reconcile [BATCH] [--day YYYY-MM-DD]", Short: "Account for every card: started = issued + spoiled + in stock + in transit", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withEngine(cmd, append(productionRoles, intake.RoleSupervisor), func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.ProductionViewRoles, func(e *workflow.Engine, u intake.User) error {
 				var r workflow.Reconciliation
 				var err error
 				switch {
@@ -272,7 +267,7 @@ func newDispatchCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use: "create --office OFFICE", Short: "Ship every card that passed QC for an office, with a manifest", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withEngine(cmd, productionRoles, func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.ProductionRoles, func(e *workflow.Engine, u intake.User) error {
 				s, err := e.Dispatch(cmd.Context(), u.Actor(), office, max)
 				if err != nil {
 					return err
@@ -291,7 +286,7 @@ func newDispatchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withEngine(cmd, officeRoles, func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.OfficeRoles, func(e *workflow.Engine, u intake.User) error {
 				s, err := e.Receive(cmd.Context(), u.Actor(), id)
 				if err != nil {
 					return err
@@ -327,7 +322,7 @@ func newDeliverCmd() *cobra.Command {
 			if ret {
 				h.Outcome = "returned"
 			}
-			return withEngine(cmd, officeRoles, func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.OfficeRoles, func(e *workflow.Engine, u intake.User) error {
 				return handOver(cmd, e, u, h)
 			})
 		},
@@ -343,6 +338,10 @@ var handOver = func(cmd *cobra.Command, e *workflow.Engine, u intake.User, h wor
 	if err := e.Hand(cmd.Context(), u.Actor(), h); err != nil {
 		return err
 	}
+	return printHandover(h)
+}
+
+func printHandover(h workflow.Handover) error {
 	if global.json {
 		return printJSON(h)
 	}
@@ -351,12 +350,12 @@ var handOver = func(cmd *cobra.Command, e *workflow.Engine, u intake.User, h wor
 }
 
 func newWorkflowCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "workflow", Short: "Dead letters of the workflow (administrators)"}
+	cmd := &cobra.Command{Use: "workflow", Short: "Dead letters of the workflow (operators, administrators)"}
 	var all bool
 	dead := &cobra.Command{
 		Use: "dead", Short: "List messages a consumer gave up on", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withEngine(cmd, []string{intake.RoleAdmin}, func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.DeadLetterRoles, func(e *workflow.Engine, u intake.User) error {
 				ds, err := e.DeadLetters(cmd.Context(), all)
 				if err != nil {
 					return err
@@ -381,7 +380,7 @@ func newWorkflowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withEngine(cmd, []string{intake.RoleAdmin}, func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.DeadLetterRoles, func(e *workflow.Engine, u intake.User) error {
 				return e.RetryDeadLetter(cmd.Context(), u.Actor(), id)
 			})
 		},
@@ -394,7 +393,7 @@ func newWorkflowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withEngine(cmd, []string{intake.RoleAdmin}, func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.DeadLetterRoles, func(e *workflow.Engine, u intake.User) error {
 				return e.RejectDeadLetter(cmd.Context(), u.Actor(), id, reason)
 			})
 		},
@@ -411,7 +410,7 @@ func newAppCmd() *cobra.Command {
 		use := map[bool]string{true: "pause", false: "resume"}[p]
 		return &cobra.Command{Use: use + " RECEIPT", Short: strings.ToUpper(use[:1]) + use[1:] + " an application", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return withEngine(cmd, []string{intake.RoleAdmin}, func(e *workflow.Engine, u intake.User) error {
+				return withEngine(cmd, intake.AdminRoles, func(e *workflow.Engine, u intake.User) error {
 					return e.SetPaused(cmd.Context(), u.Actor(), args[0], p)
 				})
 			}}
@@ -420,7 +419,7 @@ func newAppCmd() *cobra.Command {
 	rerun := &cobra.Command{
 		Use: "rerun RECEIPT --from approved|queued --reason TEXT", Short: "Re-run an application from an earlier stage (its current card is destroyed)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withEngine(cmd, []string{intake.RoleAdmin}, func(e *workflow.Engine, u intake.User) error {
+			return withEngine(cmd, intake.AdminRoles, func(e *workflow.Engine, u intake.User) error {
 				return e.Rerun(cmd.Context(), u.Actor(), args[0], lifecycle.AppState(from), reason)
 			})
 		},

@@ -48,6 +48,9 @@ func TestLoginLogout(t *testing.T) {
 	if code == http.StatusSeeOther && strings.Contains(body, "/console/login") || code >= 400 {
 		t.Fatalf("home: %d %s", code, body)
 	}
+	if code, body = cl.get("/console/clerk"); code != http.StatusOK {
+		t.Fatalf("clerk screen: %d", code)
+	}
 	code, body = cl.postForm("/console/logout", url.Values{})
 	if code != http.StatusSeeOther {
 		t.Fatalf("logout: %d %s", code, body)
@@ -56,6 +59,9 @@ func TestLoginLogout(t *testing.T) {
 	e.db.QueryRow(context.Background(), "SELECT count(*) FROM console_sessions").Scan(&n)
 	if n != 0 {
 		t.Fatalf("%d sessions after logout", n)
+	}
+	if code, _ = cl.get("/console/clerk"); code != http.StatusSeeOther || !strings.HasPrefix(cl.location, "/console/login") {
+		t.Fatalf("after logout: %d to %q, want the login page", code, cl.location)
 	}
 }
 

@@ -127,6 +127,9 @@ type Config struct {
 	// PublicURL is the console's address as printed on receipt slips (e.g.
 	// "https://cccd.example.vn"); empty prints the path only.
 	PublicURL string
+	// Production is what the operator, print room, office and verifier screens need
+	// (live.go).
+	Production Production
 }
 
 // Console is the web console. It is an http.Handler.
@@ -138,6 +141,7 @@ type Console struct {
 	sessions *sessions
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
+	prod     *production
 }
 
 // New returns the console on cfg.DB. It parses every template now, so a broken template
@@ -166,6 +170,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	c := &Console{cfg: cfg, db: cfg.DB, log: cfg.Log, intake: cfg.Intake,
 		sessions: &sessions{db: cfg.DB, idle: cfg.IdleTimeout, lifetime: cfg.SessionLifetime}}
+	c.prod = newProduction(cfg.Production, cfg.DB, cfg.Log)
 	var err error
 	if c.pages, err = parseTemplates(); err != nil {
 		return nil, err
@@ -333,6 +338,10 @@ func (c *Console) errorPage(p *Page, err error) {
 		code, title, msg = http.StatusForbidden, L("Không được phép", "Forbidden"), err.Error()
 	case errors.Is(err, intake.ErrNotFound):
 		code, title, msg = http.StatusNotFound, L("Không tìm thấy", "Not found"), err.Error()
+	case errors.Is(err, intake.ErrLookupLimit), errors.Is(err, intake.ErrAuthLimit):
+		code, title, msg = http.StatusTooManyRequests, L("Quá giới hạn tra cứu", "Too many requests"), err.Error()
+	case errors.Is(err, intake.ErrPurpose):
+		code, title, msg = http.StatusForbidden, L("Không đúng mục đích", "Purpose not allowed"), err.Error()
 	default:
 		c.log.Error("console: internal error", "path", p.R.URL.Path, "err", err)
 	}

@@ -60,6 +60,8 @@ func newEnv(t testing.TB, cfg Config, residents ...issuance.Person) *testEnv {
 	ctx := context.Background()
 	e := &testEnv{t: t, db: storetest.New(t)}
 	e.svc = intake.New(e.db)
+	// Screens' tests look residents up faster than a counter may (intake.Limits).
+	e.svc.Limits = intake.Limits{LookupsPerMinute: 1000, LookupsPerDay: 100000}
 	e.today = issuance.Today(vietnam)
 	for _, u := range testUsers {
 		if _, err := e.svc.AddUser(ctx, u); err != nil {
@@ -111,6 +113,8 @@ type client struct {
 	e    *testEnv
 	hc   *http.Client
 	csrf string // the CSRF token of the last page fetched
+	// location is the Location header of the last response (a redirect's target).
+	location string
 }
 
 func (e *testEnv) client() *client {
@@ -148,6 +152,7 @@ func (cl *client) do(req *http.Request) (int, string) {
 		cl.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	cl.location = resp.Header.Get("Location")
 	b, _ := io.ReadAll(resp.Body)
 	if m := csrfField.FindSubmatch(b); m != nil {
 		cl.csrf = string(m[1])

@@ -35,6 +35,9 @@ func do(t *testing.T, srv *httptest.Server, method, path, token string, body []b
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -152,9 +155,13 @@ func TestHTTPMalformedPayloads(t *testing.T) {
 		if code >= 500 || code < 400 {
 			t.Fatalf("payload %d: status %d %s; body %.300q", i, code, resp, body)
 		}
-		var e struct{ Error string }
-		if json.Unmarshal(resp, &e) != nil || e.Error == "" {
-			t.Fatalf("payload %d: status %d without an error message: %s", i, code, resp)
+		var e struct {
+			Title  string
+			Status int
+			Fields []struct{ Field, Rule string }
+		}
+		if json.Unmarshal(resp, &e) != nil || e.Title == "" || e.Status != code || len(e.Fields) == 0 {
+			t.Fatalf("payload %d: status %d without problem details naming a field: %s", i, code, resp)
 		}
 	}
 	// Bad tokens, methods and paths.

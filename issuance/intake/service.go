@@ -27,7 +27,39 @@ var (
 	ErrNotSubmitted         = errors.New("intake: application is no longer awaiting a decision")
 	ErrReasonRequired       = errors.New("intake: reason: required (1-500 characters)")
 	ErrInvalidFilter        = errors.New("intake: invalid filter")
+	ErrInvalidReceipt       = errors.New("intake: receipt: " + receiptRule)
 )
+
+const receiptRule = `must be "HS-" and two groups of 5 of 0-9 A-Z without I L O U (e.g. HS-7Q2KD-M4XRA)`
+
+// CheckReceipt returns ErrInvalidReceipt unless s has the form of a receipt number (newReceipt).
+// Every method that takes a receipt checks it before it reaches SQL.
+func CheckReceipt(s string) error {
+	if len(s) != len("HS-00000-00000") || s[:3] != "HS-" || s[8] != '-' {
+		return ErrInvalidReceipt
+	}
+	for i := 3; i < len(s); i++ {
+		if i != 8 && strings.IndexByte(receiptAlphabet, s[i]) < 0 {
+			return ErrInvalidReceipt
+		}
+	}
+	return nil
+}
+
+// DuplicateError is ErrDuplicateApplication with the open application it collides with.
+// Receipt and Office are for callers allowed to see that application (its office, admins).
+type DuplicateError struct {
+	IDNumber string
+	Receipt  string
+	Office   string
+}
+
+func (e *DuplicateError) Error() string {
+	return ErrDuplicateApplication.Error() + ": id_number " + e.IDNumber
+}
+
+// Is makes errors.Is(err, ErrDuplicateApplication) true.
+func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicateApplication }
 
 // Receipt alphabet: Crockford base32 without I, L, O, U, so receipts read aloud well.
 const receiptAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -63,13 +95,16 @@ func (s *Service) Submit(ctx context.Context, clerk User, app issuance.Applicati
 	if err := require(clerk, RoleClerk); err != nil {
 		return Submitted{}, err
 	}
-	if app.IntakeOffice != clerk.Office {
-		return Submitted{}, fmt.Errorf("%w: intake_office %s, clerk %s works at %s", ErrWrongOffice, app.IntakeOffice, clerk.Name, clerk.Office)
-	}
 	if err := app.Validate(s.Today()); err != nil {
 		return Submitted{}, err
 	}
-	reg, err := s.Lookup(ctx, app.IDNumber)
+	if app.IntakeOffice != clerk.Office {
+		return Submitted{}, fmt.Errorf("%w: intake_office %s, clerk %s works at %s", ErrWrongOffice, app.IntakeOffice, clerk.Name, clerk.Office)
+	}
+	if err := s.checkDeliveryOffice(ctx, app.Delivery.Office); err != nil {
+		return Submitted{}, err
+	}
+	reg, err := s.register(ctx, app.IDNumber)
 	if err != nil {
 		return Submitted{}, err
 	}
@@ -90,7 +125,7 @@ func (s *Service) Submit(ctx context.Context, clerk User, app issuance.Applicati
 		if err != nil {
 			var pe *pgconn.PgError
 			if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "applications_one_open" {
-				return fmt.Errorf("%w: id_number %s", ErrDuplicateApplication, app.IDNumber)
+				return &DuplicateError{IDNumber: app.IDNumber}
 			}
 			return fmt.Errorf("intake: submit: %w", err)
 		}
@@ -105,10 +140,34 @@ func (s *Service) Submit(ctx context.Context, clerk User, app issuance.Applicati
 		return ledger.Audit(ctx, tx, ledger.Entry{Actor: clerk.Actor(), Action: "application.submitted",
 			Subject: fmt.Sprintf("application/%d", out.ID), Detail: detail})
 	})
+	var de *DuplicateError
+	if errors.As(err, &de) {
+		// Best effort: the open application may have closed since; then the 409 names none.
+		s.db.QueryRow(ctx, `SELECT receipt, intake_office FROM applications WHERE id_number = $1
+			AND state NOT IN ('rejected', 'delivered', 'returned')`, app.IDNumber).Scan(&de.Receipt, &de.Office)
+	}
 	if err != nil {
 		return Submitted{}, err
 	}
 	return out, nil
+}
+
+// checkDeliveryOffice refuses a delivery office that is not in the offices code table or is closed.
+func (s *Service) checkDeliveryOffice(ctx context.Context, code string) error {
+	if code == "" {
+		return nil // delivery by post
+	}
+	var active bool
+	err := s.db.QueryRow(ctx, "SELECT active FROM offices WHERE code = $1", code).Scan(&active)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return issuance.ValidationError{{Field: "delivery.office", Rule: "no such office in the offices code table"}}
+	case err != nil:
+		return fmt.Errorf("intake: delivery office: %w", err)
+	case !active:
+		return issuance.ValidationError{{Field: "delivery.office", Rule: "office is closed"}}
+	}
+	return nil
 }
 
 // Decision is a supervisor's approval or rejection.
@@ -124,9 +183,15 @@ func (s *Service) Decide(ctx context.Context, sup User, d Decision) error {
 	if err := require(sup, RoleSupervisor); err != nil {
 		return err
 	}
-	d.Reason = strings.TrimSpace(d.Reason)
+	if err := CheckReceipt(d.Receipt); err != nil {
+		return err
+	}
+	d.Reason = issuance.NormalizeText(d.Reason)
 	if !d.Approve && (d.Reason == "" || utf8.RuneCountInString(d.Reason) > 500) {
 		return ErrReasonRequired
+	}
+	if err := issuance.CheckNote("reason", d.Reason, 500); err != nil {
+		return err
 	}
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var id int64
@@ -184,13 +249,18 @@ type Filter struct {
 	Limit  int    // default 50, at most 1000
 }
 
-// List returns applications, newest first. Staff other than admins see their office only.
+// List returns applications, newest first. Staff other than admins see their office
+// only. Each listed application is a recorded read of its applicant's ID number and name.
 func (s *Service) List(ctx context.Context, u User, f Filter) ([]Summary, error) {
 	if err := require(u, RoleClerk, RoleSupervisor, RoleAdmin); err != nil {
 		return nil, err
 	}
 	if u.Role != RoleAdmin {
 		f.Office = u.Office
+	}
+	why, err := purpose(ctx, u)
+	if err != nil {
+		return nil, err
 	}
 	if f.State != "" && !lifecycle.AppState(f.State).Valid() {
 		return nil, fmt.Errorf("%w: state %q: not an application state", ErrInvalidFilter, f.State)
@@ -215,6 +285,13 @@ func (s *Service) List(ctx context.Context, u User, f Filter) ([]Summary, error)
 	if err != nil {
 		return nil, fmt.Errorf("intake: list: %w", err)
 	}
+	ids, refs := make([]string, len(out)), make([]string, len(out))
+	for i, a := range out {
+		ids[i], refs[i] = a.IDNumber, a.Receipt
+	}
+	if err := s.recordReads(ctx, u, ledger.KindList, why, ids, refs); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -236,14 +313,22 @@ type Step struct {
 	At     time.Time `json:"at"`
 }
 
-// Show returns an application with its timeline.
+// Show returns an application with its timeline, and records the read (purpose from
+// the context, WithPurpose, or the role).
 func (s *Service) Show(ctx context.Context, u User, receipt string) (Detail, error) {
 	if err := require(u, RoleClerk, RoleSupervisor, RoleAdmin); err != nil {
 		return Detail{}, err
 	}
+	why, err := purpose(ctx, u)
+	if err != nil {
+		return Detail{}, err
+	}
+	if err := CheckReceipt(receipt); err != nil {
+		return Detail{}, err
+	}
 	var d Detail
 	var person, delivery []byte
-	err := s.db.QueryRow(ctx, `SELECT id, receipt, id_number, state, reason, intake_office, clerk,
+	err = s.db.QueryRow(ctx, `SELECT id, receipt, id_number, state, reason, intake_office, clerk,
 		coalesce(supervisor, ''), changed_fields, created_at, updated_at, person, portrait, delivery, decision_note
 		FROM applications WHERE receipt = $1`, receipt).Scan(&d.ID, &d.Receipt, &d.IDNumber, &d.State, &d.Reason,
 		&d.IntakeOffice, &d.Clerk, &d.Supervisor, &d.ChangedFields, &d.CreatedAt, &d.UpdatedAt, &person,
@@ -266,8 +351,13 @@ func (s *Service) Show(ctx context.Context, u User, receipt string) (Detail, err
 	d.FullName = d.Application.FullName
 	d.Application.Reason = issuance.Reason(d.Reason)
 	d.Application.IntakeOffice = d.IntakeOffice
-	d.Timeline, err = s.timeline(ctx, d.ID, true)
-	return d, err
+	if d.Timeline, err = s.timeline(ctx, d.ID, true); err != nil {
+		return Detail{}, err
+	}
+	if err := s.recordReads(ctx, u, ledger.KindApplication, why, []string{d.IDNumber}, []string{d.Receipt}); err != nil {
+		return Detail{}, err
+	}
+	return d, nil
 }
 
 func (s *Service) timeline(ctx context.Context, id int64, staff bool) ([]Step, error) {
@@ -301,6 +391,9 @@ type PublicStatus struct {
 
 // Status returns the public status of an application.
 func (s *Service) Status(ctx context.Context, receipt string) (PublicStatus, error) {
+	if err := CheckReceipt(receipt); err != nil {
+		return PublicStatus{}, err
+	}
 	st := PublicStatus{Receipt: receipt}
 	var id int64
 	err := s.db.QueryRow(ctx, "SELECT id, state, paused, updated_at FROM applications WHERE receipt = $1", receipt).

@@ -38,7 +38,7 @@ type TD1 struct {
 	ExpiryDate     string // YYMMDD, or NoExpiry
 	Nationality    string // three-letter code, "VNM"
 	OptionalData2  string // up to 11 characters, line 2 positions 19-29
-	Name           string // MRZ name (see Name); longer names are truncated to 30 characters
+	Name           string // MRZ name (see Name); longer names are truncated to 30 characters (TruncateName)
 }
 
 // NewVietnamese builds the TD1 of a Vietnamese card from the 12-digit personal identification number, the
@@ -96,11 +96,7 @@ func (t TD1) Lines() ([3]string, error) {
 	comp, _ := CheckDigit(l[0][5:30] + mid[0:7] + mid[8:15] + mid[18:29])
 	l[1] = mid + string(comp)
 
-	name := t.Name
-	if len(name) > TD1LineLen {
-		name = name[:TD1LineLen]
-	}
-	l[2] = pad(name, TD1LineLen)
+	l[2] = pad(TruncateName(t.Name, TD1LineLen), TD1LineLen)
 	return l, nil
 }
 

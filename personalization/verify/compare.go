@@ -14,7 +14,9 @@ import (
 //
 //   - id_number: DG13 field 1 must be the 12 digits of MRZ line 1's optional data, and
 //     the document number its last 9 digits;
-//   - name: the MRZ name (transliterated, truncated to 30) of DG13 field 2;
+//   - name: the MRZ name of DG13 field 2, transliterated and truncated to 30 characters
+//     by truncatedName, written apart from mrz.TruncateName so that a fault in the one that
+//     wrote the card is not repeated by the one that checks it;
 //   - date_of_birth: DG13 dd/mm/yyyy against the MRZ YYMMDD;
 //   - sex: "Nam" M, "Nữ" F;
 //   - expiry_date: DG13 dd/mm/yyyy (or "Không thời hạn") against the MRZ YYMMDD (or <<<<<<).
@@ -24,7 +26,7 @@ func Compare(dg1 lds.DG1, dg13 lds.DG13) []string {
 	if dg13.IDNumber != f.OptionalData1 || len(dg13.IDNumber) != 12 || f.DocumentNumber != dg13.IDNumber[3:] {
 		diff = append(diff, "id_number")
 	}
-	if trimFill(truncate(mrz.Name(dg13.FullName), mrz.TD1LineLen)) != trimFill(f.Name) {
+	if trimFill(truncatedName(mrz.Name(dg13.FullName))) != trimFill(f.Name) {
 		diff = append(diff, "name")
 	}
 	if yymmdd(dg13.DateOfBirth) != f.BirthDate {
@@ -43,11 +45,30 @@ func Compare(dg1 lds.DG1, dg13 lds.DG13) []string {
 	return diff
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+// truncatedName cuts an MRZ name to the 30 characters of the TD1 name field (ICAO 9303-3
+// §4.6): a longer name is cut so that the field ends in a letter. If the 30th character would
+// be a filler, the last word of two letters or more after the primary identifier loses its
+// last letter and the field ends with the initial of the word cut off.
+func truncatedName(s string) string {
+	const n = mrz.TD1LineLen
+	if len(s) <= n {
+		return s
 	}
-	return s
+	cut := s[:n]
+	if cut[n-1] != '<' {
+		return cut
+	}
+	next := strings.TrimLeft(s[n:], "<")
+	floor := strings.Index(s, "<<") + 2 // first character of the secondary identifiers
+	if floor < 2 || floor >= n {
+		floor = 0 // no room for a secondary identifier: the primary is cut
+	}
+	for i := n - 2; i > floor && next != ""; i-- {
+		if cut[i] != '<' && cut[i-1] != '<' && cut[i+1] == '<' {
+			return cut[:i] + cut[i+1:n-1] + "<" + next[:1]
+		}
+	}
+	return strings.TrimRight(cut, "<")
 }
 
 func trimFill(s string) string { return strings.TrimRight(s, "<") }

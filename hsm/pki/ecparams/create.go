@@ -92,11 +92,29 @@ func CreateCertificate(rand io.Reader, template, parent *x509.Certificate, pub *
 	if err != nil {
 		return nil, err
 	}
+	out, digest, err := sign(rand, tbs, h, sigOID, priv)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseCertificate(out)
+	if err != nil {
+		return nil, fmt.Errorf("ecparams: parse issued certificate: %w", err)
+	}
+	if !ecdsa.VerifyASN1(issuerPub, digest, c.Signature) {
+		return nil, errors.New("ecparams: the issued certificate's signature does not verify with the issuer key")
+	}
+	return c, nil
+}
+
+// sign returns the DER SEQUENCE { tbs, AlgorithmIdentifier { sigOID }, BIT STRING signature }
+// (a Certificate, RFC 5280 §4.1, or a CertificateList, §5.1) and the digest signed.
+func sign(rand io.Reader, tbs []byte, h crypto.Hash, sigOID asn1.ObjectIdentifier, priv crypto.Signer) ([]byte, []byte, error) {
 	d := h.New()
 	d.Write(tbs)
-	sig, err := priv.Sign(rand, d.Sum(nil), h)
+	digest := d.Sum(nil)
+	sig, err := priv.Sign(rand, digest, h)
 	if err != nil {
-		return nil, fmt.Errorf("ecparams: sign certificate: %w", err)
+		return nil, nil, fmt.Errorf("ecparams: sign: %w", err)
 	}
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -106,14 +124,47 @@ func CreateCertificate(rand io.Reader, template, parent *x509.Certificate, pub *
 	})
 	out, err := b.Bytes()
 	if err != nil {
-		return nil, fmt.Errorf("ecparams: encode certificate: %w", err)
+		return nil, nil, fmt.Errorf("ecparams: encode: %w", err)
 	}
-	c, err := ParseCertificate(out)
+	return out, digest, nil
+}
+
+// CreateRevocationList is x509.CreateRevocationList for an issuer whose key crypto/x509
+// cannot sign with (brainpool, or any known curve): crypto/x509 encodes the CRL from the
+// template, and priv signs it. The result is parsed and its signature checked against issuer.
+func CreateRevocationList(rand io.Reader, template *x509.RevocationList, issuer *x509.Certificate, priv crypto.Signer) ([]byte, error) {
+	issuerPub, ok := priv.Public().(*ecdsa.PublicKey)
+	if !ok || ByCurve(issuerPub.Curve) == nil {
+		return nil, errors.New("ecparams: the issuer key must be ECDSA on a known curve")
+	}
+	h, sigAlg, sigOID := hashFor(issuerPub.Curve)
+	stand, err := ecdsa.GenerateKey(elliptic.P256(), rand)
 	if err != nil {
-		return nil, fmt.Errorf("ecparams: parse issued certificate: %w", err)
+		return nil, fmt.Errorf("ecparams: %w", err)
 	}
-	if !ecdsa.VerifyASN1(issuerPub, d.Sum(nil), c.Signature) {
-		return nil, errors.New("ecparams: the issued certificate's signature does not verify with the issuer key")
+	tmpl := *template
+	tmpl.SignatureAlgorithm = sigAlg
+	iss := *issuer
+	iss.PublicKey = stand.Public()
+	der, err := x509.CreateRevocationList(rand, &tmpl, &iss, stand)
+	if err != nil {
+		return nil, fmt.Errorf("ecparams: encode CRL: %w", err)
 	}
-	return c, nil
+	in := cryptobyte.String(der)
+	var list, tbs cryptobyte.String
+	if !in.ReadASN1(&list, cbasn1.SEQUENCE) || !list.ReadASN1Element(&tbs, cbasn1.SEQUENCE) {
+		return nil, fmt.Errorf("%w: CRL", ErrMalformed)
+	}
+	out, _, err := sign(rand, tbs, h, sigOID, priv)
+	if err != nil {
+		return nil, err
+	}
+	crl, err := x509.ParseRevocationList(out)
+	if err != nil {
+		return nil, fmt.Errorf("ecparams: parse issued CRL: %w", err)
+	}
+	if err := crl.CheckSignatureFrom(issuer); err != nil {
+		return nil, fmt.Errorf("ecparams: issued CRL: %w", err)
+	}
+	return out, nil
 }

@@ -112,6 +112,20 @@ func fixed(n *big.Int, size int) []byte {
 	return n.FillBytes(make([]byte, size))
 }
 
+// element returns the field element b in its canonical form of size bytes. SEC 1 §2.3.5
+// fixes the length, but some issuers write a and b like INTEGERs, with a leading zero byte
+// (OpenSSL reads those as the same curve, and so does this package); anything longer is
+// returned as is, so it matches nothing.
+func element(b []byte, size int) []byte {
+	for len(b) > size && b[0] == 0 {
+		b = b[1:]
+	}
+	if len(b) >= size {
+		return b
+	}
+	return append(make([]byte, size-len(b)), b...)
+}
+
 // Explicit returns the DER ECParameters (SEC 1 §C.2, version 1, prime field, no seed,
 // uncompressed base point, cofactor 1) that spell c out.
 func (c *Curve) Explicit() []byte {
@@ -150,9 +164,9 @@ func (p Parameters) String() string {
 
 // ParseParameters reads the parameters of an id-ecPublicKey AlgorithmIdentifier (RFC 5480
 // §2.1.1): a namedCurve OID or explicit ECParameters (SEC 1 §C.2). Explicit parameters must
-// equal a known curve's: the prime, a, b (as field elements of the curve's size), the
-// uncompressed base point, the order, and the cofactor 1 when present; the optional seed
-// is ignored. implicitlyCA (NULL) is refused.
+// equal a known curve's, byte for byte: the prime, a and b (as field elements of the
+// curve's size; see element), the uncompressed base point, the order, and the cofactor 1
+// when present; the optional seed is ignored. implicitlyCA (NULL) is refused.
 func ParseParameters(der []byte) (Parameters, error) {
 	in := cryptobyte.String(der)
 	if in.PeekASN1Tag(cbasn1.OBJECT_IDENTIFIER) {
@@ -203,7 +217,7 @@ func ParseParameters(der []byte) (Parameters, error) {
 			continue
 		}
 		g := append(append([]byte{4}, fixed(p.Gx, size)...), fixed(p.Gy, size)...)
-		if !bytes.Equal(a, fixed(c.A, size)) || !bytes.Equal(b, fixed(c.B, size)) || !bytes.Equal(base, g) ||
+		if !bytes.Equal(element(a, size), fixed(c.A, size)) || !bytes.Equal(element(b, size), fixed(c.B, size)) || !bytes.Equal(base, g) ||
 			order.Cmp(p.N) != 0 || cofactor.Cmp(big.NewInt(1)) != 0 {
 			return Parameters{}, fmt.Errorf("%w: explicit parameters over the prime of %s differ from it (a, b, base point, order or cofactor)",
 				ErrUnknownCurve, c.Name)

@@ -21,7 +21,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cccd-project/cccd/hsm/pki/masterlist"
+	"github.com/cccd-project/cccd/hsm/pki/ecparams"
 )
 
 // Sentinel errors of VerifySigner and the Add methods.
@@ -38,11 +38,13 @@ type Store struct {
 	cscas []*x509.Certificate             // trusted: self-signed CSCAs and authenticated link certificates
 	crls  map[string]*x509.RevocationList // by issuer key (see crlKey)
 	raw   map[string][]byte               // CRL DER by issuer key, for Save
+	// sources says where each CSCA came from, by file name (fileName of its DER).
+	sources map[string]string
 }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{crls: map[string]*x509.RevocationList{}, raw: map[string][]byte{}}
+	return &Store{crls: map[string]*x509.RevocationList{}, raw: map[string][]byte{}, sources: map[string]string{}}
 }
 
 func crlKey(subject, keyID []byte) string { return string(subject) + "\x00" + string(keyID) }
@@ -177,65 +179,45 @@ func (s *Store) VerifySigner(ds *x509.Certificate, at time.Time) (*x509.Certific
 // the list's signature must verify, its signer must have the Master List Signer profile and
 // must itself pass VerifySigner at 'at' (so the issuing State's CSCA must already be trusted,
 // directly or through a link certificate in the list that a trusted CSCA signed).
-// Self-signed CSCAs in the list are then trusted; link certificates are added when they
-// verify; other certificates are skipped. It returns the certificates newly added.
+// It is ImportList without the report: it returns the certificates newly added.
 func (s *Store) ImportMasterList(der []byte, at time.Time) ([]*x509.Certificate, error) {
-	ml, err := masterlist.Parse(der)
+	r, err := s.ImportList(der, at, "master list")
 	if err != nil {
 		return nil, err
 	}
-	signer, err := ml.Verify()
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	before := len(s.cscas)
-	// Link certificates signed by an already trusted CSCA are trustworthy whatever carries
-	// them; learning them first lets a list signed under a rolled-over CSCA verify.
-	s.addLinksLocked(ml.Certificates)
-	s.mu.Unlock()
-	if _, err := s.VerifySigner(signer, at); err != nil {
-		return nil, fmt.Errorf("trust: master list signer: %w", err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range ml.Certificates {
-		if isCSCA(c) == nil && selfSigned(c) {
-			_ = s.addLocked(c)
-		}
-	}
-	s.addLinksLocked(ml.Certificates)
-	return slices.Clone(s.cscas[before:]), nil
+	return r.Added, nil
 }
 
 // addLinksLocked adds the link certificates among certs that verify against the store,
-// repeating while new ones verify (a chain of rollovers).
-func (s *Store) addLinksLocked(certs []*x509.Certificate) {
-	for added := true; added; {
-		added = false
+// repeating while new ones verify (a chain of rollovers), and returns them.
+func (s *Store) addLinksLocked(certs []*x509.Certificate, source string) (added []*x509.Certificate) {
+	for progress := true; progress; {
+		progress = false
 		for _, c := range certs {
-			if isCSCA(c) != nil || selfSigned(c) || slices.ContainsFunc(s.cscas, c.Equal) {
+			if isCSCA(c) != nil || !s.namesIssuerLocked(c) || slices.ContainsFunc(s.cscas, c.Equal) || verifiesItself(c) {
 				continue
 			}
 			if s.addLocked(c) == nil {
-				added = true
+				s.setSourceLocked(c, source)
+				added = append(added, c)
+				progress = true
 			}
 		}
 	}
+	return added
+}
+
+// namesIssuerLocked reports whether a trusted CSCA has c's issuer name (a cheap filter
+// before signatures are checked).
+func (s *Store) namesIssuerLocked(c *x509.Certificate) bool {
+	return slices.ContainsFunc(s.cscas, func(ca *x509.Certificate) bool { return bytes.Equal(ca.RawSubject, c.RawIssuer) })
 }
 
 func selfSigned(c *x509.Certificate) bool { return bytes.Equal(c.RawSubject, c.RawIssuer) }
 
-// selfSignedFirst orders self-signed CSCAs before link certificates.
-func selfSignedFirst(a, b *x509.Certificate) int {
-	switch sa, sb := selfSigned(a), selfSigned(b); {
-	case sa == sb:
-		return 0
-	case sa:
-		return -1
-	}
-	return 1
-}
+// verifiesItself reports whether c is self-signed: its own key verifies it. A link
+// certificate can carry its issuer's name as subject (a new key under the same name).
+func verifiesItself(c *x509.Certificate) bool { return selfSigned(c) && c.CheckSignatureFrom(c) == nil }
 
 func fileName(der []byte, ext string) string {
 	h := sha256.Sum256(der)
@@ -256,17 +238,37 @@ func Load(fsys fs.FS) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("trust: %w", err)
 		}
-		c, err := x509.ParseCertificate(b)
+		c, err := ecparams.ParseCertificate(b)
 		if err != nil {
 			return nil, fmt.Errorf("trust: %s: %w", name, err)
 		}
 		list = append(list, c)
 	}
-	slices.SortStableFunc(list, selfSignedFirst)
+	// Self-signed CSCAs first, then link certificates while one verifies (chains of rollovers).
+	var links []*x509.Certificate
 	for _, c := range list {
-		if err := s.AddCSCA(c); err != nil {
+		if err := isCSCA(c); err != nil {
 			return nil, err
 		}
+		if verifiesItself(c) {
+			s.cscas = append(s.cscas, c) // as AddCSCA, without checking the signature twice
+		} else {
+			links = append(links, c)
+		}
+	}
+	for progress := true; progress && len(links) > 0; {
+		progress = false
+		links = slices.DeleteFunc(links, func(c *x509.Certificate) bool {
+			ok := s.AddCSCA(c) == nil
+			progress = progress || ok
+			return ok
+		})
+	}
+	if len(links) > 0 {
+		return nil, s.AddCSCA(links[0])
+	}
+	if err := s.loadSources(fsys); err != nil {
+		return nil, err
 	}
 	crls, err := fs.Glob(fsys, "crl/*.crl")
 	if err != nil {
@@ -298,6 +300,9 @@ func (s *Store) Save(dir string) error {
 		if err := os.WriteFile(filepath.Join(dir, "csca", fileName(c.Raw, ".der")), c.Raw, 0o644); err != nil {
 			return fmt.Errorf("trust: %w", err)
 		}
+	}
+	if err := s.saveSourcesLocked(dir); err != nil {
+		return err
 	}
 	keep := map[string]bool{}
 	for _, der := range s.raw {
