@@ -32,3 +32,12 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# The fault drill on a test site of network namespaces (root): DRILL_APPS applications,
+# DRILL_FAULTS faults, SEED to repeat a drill. The report is in .site-drill/report.json.
+.PHONY: site-drill
+DRILL_APPS   ?= 1000
+DRILL_FAULTS ?= 8
+site-drill: build
+	@rm -rf $(CURDIR)/.site-drill
+	@CCCD=$(BIN) scripts/site.sh drill --dir $(CURDIR)/.site-drill --apps $(DRILL_APPS) --faults $(DRILL_FAULTS) $(if $(SEED),--seed $(SEED))

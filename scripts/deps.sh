@@ -14,6 +14,7 @@ packages=(
   fonts-dejavu-core fonts-noto-core
   cups cups-client printer-driver-cups-pdf
   procps psmisc
+  iproute2 util-linux   # the test site of scripts/site.sh: ip netns, veth, bridge; unshare, nsenter, setpriv
   chromium chromium-driver  # headless browser tests of the web console (issuance/console/browsertest)
 )
 

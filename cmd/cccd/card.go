@@ -43,6 +43,7 @@ func newCardCmd() *cobra.Command {
 func newCardEmulateCmd(dir func() string) *cobra.Command {
 	var slots int
 	var feed bool
+	var tear vchip.TearPlan
 	cmd := &cobra.Command{
 		Use:   "emulate",
 		Short: "Run the card emulator: serve virtual chips in vpcd reader slots 0..N-1 until stopped",
@@ -52,7 +53,7 @@ func newCardEmulateCmd(dir func() string) *cobra.Command {
 				Slots:    slots,
 				Dir:      dir(),
 				Load:     func(path string) (vpcd.Card, error) { return vchip.Load(path) },
-				NewBlank: newBlankChip,
+				NewBlank: func(dir string) (vpcd.Card, string, error) { return newBlankChipTorn(dir, &tear) },
 				Save: func(card vpcd.Card, path string) error {
 					chip, ok := card.(*vchip.Chip)
 					if !ok {
@@ -64,7 +65,7 @@ func newCardEmulateCmd(dir func() string) *cobra.Command {
 			if feed {
 				e.Finished = func(card vpcd.Card) bool {
 					chip, ok := card.(*vchip.Chip)
-					return ok && !chip.Blank()
+					return ok && (!chip.Blank() || chip.Torn())
 				}
 				for i := 0; i < slots; i++ {
 					if _, err := e.Insert(cmd.Context(), i, "", true); err != nil {
@@ -76,11 +77,24 @@ func newCardEmulateCmd(dir func() string) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&slots, "slots", 4, "reader slots to serve (pcscd must have at least this many: scripts/pcscd.sh start N)")
+	cmd.Flags().Float64Var(&tear.Rate, "tear-rate", 0, "fault drill: this share of the blank chips is pulled out of the reader in the middle of its personalization")
+	cmd.Flags().Int64Var(&tear.Seed, "tear-seed", 1, "fault drill: seed of the choice of the torn chips and of the APDU where each tears")
 	cmd.Flags().BoolVar(&feed, "feed", false, "card feeder: start with a blank chip in every slot, and replace each chip a reader finished with (personalized or spoiled) by a new blank one; finished chips go to DIR/out")
 	return cmd
 }
 
 // newBlankChip makes a blank chip with a random serial, to be saved as dir/SERIAL.json.
+// newBlankChipTorn is newBlankChip, torn mid-write when the plan says so.
+func newBlankChipTorn(dir string, plan *vchip.TearPlan) (vpcd.Card, string, error) {
+	card, path, err := newBlankChip(dir)
+	if err == nil {
+		if n := plan.Next(); n > 0 {
+			card.(*vchip.Chip).SetFaults(vchip.Faults{TearAfter: n})
+		}
+	}
+	return card, path, err
+}
+
 func newBlankChip(dir string) (vpcd.Card, string, error) {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -56,8 +56,17 @@ func runWorkflowEngine(ctx context.Context, env *serveEnv) error {
 		return err
 	}
 	defer b.Close()
-	if err := serveStreams.Ensure(ctx, b.JS); err != nil {
+	if err := serveStreams.Validate(); err != nil {
 		return err
+	}
+	// A cluster that is still forming (or electing) cannot place the replicas yet.
+	for err := serveStreams.Ensure(ctx, b.JS); err != nil; err = serveStreams.Ensure(ctx, b.JS) {
+		env.log.Warn("cccd serve: workflow streams not ready; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
 	}
 	where := "embedded broker at " + b.ClientURL() + " (store " + natsStoreDir() + ")"
 	if !b.Embedded() {

@@ -136,12 +136,23 @@ func (s *Station) serve(ctx context.Context, r *reader) {
 	}
 }
 
-// refusedJob reports whether a card failed only because its job was refused when it was
-// to be taken (finished elsewhere, or paused): the chip was not written.
+// refusedJob reports whether a card failed only because nothing touched its chip, so
+// that the blank card stays in the reader for the next job: the job was refused when it
+// was to be taken (finished elsewhere, or paused), or the workflow could not load the
+// application or record the job (the database restarting), before anything was
+// written. A chip already used elsewhere, or one whose serial cannot be read, goes out.
 func refusedJob(err error) bool {
 	var se *StepError
-	return errors.As(err, &se) && se.Step == "start card" &&
-		(errors.Is(err, workflow.ErrJobObsolete) || errors.Is(err, workflow.ErrPaused))
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Step {
+	case "load application":
+		return true
+	case "start card":
+		return !errors.Is(err, workflow.ErrChipUsed)
+	}
+	return false
 }
 
 // finish reports a card and waits until it is taken out of the reader.

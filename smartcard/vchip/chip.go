@@ -81,6 +81,7 @@ type Chip struct {
 
 	// Test hooks.
 	faults Faults
+	torn   bool // a tear happened (Torn)
 	sleep  func(time.Duration)
 	rand   io.Reader
 }
@@ -203,7 +204,7 @@ func (c *Chip) Process(command []byte) []byte {
 	tear := c.faults.TearAfter > 0 && c.apduSeen == c.faults.TearAfter
 	resp := c.process(command, tear)
 	if tear {
-		c.removed = true
+		c.removed, c.torn = true, true
 		c.sess = nil
 		c.auth = authState{}
 		return nil

@@ -59,6 +59,7 @@ type held struct {
 	card Card
 	path string
 	slot *Slot
+	ctx  context.Context // of the insertion: a feeder refills the slot under it
 }
 
 // SlotInfo describes one reader slot of the emulator.
@@ -275,7 +276,7 @@ func (e *Emulator) Insert(ctx context.Context, slot int, file string, blank bool
 	if err != nil {
 		return SlotInfo{}, fmt.Errorf("vpcd: emulator: slot %d (is pcscd running? scripts/pcscd.sh start %d): %w", slot, e.Slots, err)
 	}
-	h := &held{card: card, path: file, slot: s}
+	h := &held{card: card, path: file, slot: s, ctx: context.WithoutCancel(ctx)}
 	e.slots[slot] = h
 	go e.watch(slot, h)
 	e.log().Info("card inserted", "slot", slot, "reader", ReaderName(slot), "chip", file)
@@ -300,6 +301,21 @@ func (e *Emulator) watch(slot int, h *held) {
 		err = errors.Join(err, serr)
 	}
 	e.log().Warn("card dropped by the reader; chip saved", "slot", slot, "chip", h.path, "err", err)
+	if e.Finished != nil && e.Finished(h.card) {
+		// A chip pulled out mid-write (torn) is spoiled: the feeder takes it away and
+		// puts a blank one in, as a hopper would.
+		go func() {
+			out := filepath.Join(e.Dir, "out")
+			if err := os.MkdirAll(out, 0o700); err == nil {
+				os.Rename(h.path, filepath.Join(out, filepath.Base(h.path)))
+			}
+			if _, err := e.Insert(h.ctx, slot, "", true); err != nil {
+				e.log().Warn("card feeder", "slot", slot, "err", err)
+				return
+			}
+			e.log().Info("card feeder: dropped chip out, blank chip in", "slot", slot)
+		}()
+	}
 }
 
 // Remove takes the chip out of slot and saves it to its file.

@@ -31,8 +31,12 @@ type Cluster struct {
 	Dir string // cluster root: data/, sock/, log
 	// Network, when set, makes the server listen on TCP for other hosts, TLS only.
 	Network *Network
-	bin     string
-	cred    *syscall.Credential // nil unless running as root
+	// Wrap, when set, prefixes every command of the cluster (e.g. `ip netns exec HOST`
+	// to run the server on a host of a test site); the server's user is then taken on
+	// inside it with setpriv.
+	Wrap []string
+	bin  string
+	cred *syscall.Credential // nil unless running as root
 }
 
 // Database is the name of the database cccd uses inside a private cluster.
@@ -108,10 +112,16 @@ func (c *Cluster) URL(name string) string {
 }
 
 func (c *Cluster) run(ctx context.Context, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, name), args...)
+	argv := append([]string{filepath.Join(c.bin, name)}, args...)
+	if len(c.Wrap) > 0 && c.cred != nil {
+		argv = append([]string{"setpriv", "--reuid", strconv.Itoa(int(c.cred.Uid)), "--regid", strconv.Itoa(int(c.cred.Gid)),
+			"--clear-groups", "--"}, argv...)
+	}
+	argv = append(append([]string(nil), c.Wrap...), argv...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	if c.cred != nil {
+	if c.cred != nil && len(c.Wrap) == 0 {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	}
 	out, err := cmd.CombinedOutput()
