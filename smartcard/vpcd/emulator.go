@@ -54,6 +54,10 @@ type Emulator struct {
 	slots map[int]*held
 }
 
+// removalGap is how long a feeder leaves a slot empty after a chip dropped out: longer
+// than pcscd's polling of the vpcd readers (about 0.4 s).
+const removalGap = 1500 * time.Millisecond
+
 // held is a chip in a reader slot.
 type held struct {
 	card Card
@@ -305,6 +309,9 @@ func (e *Emulator) watch(slot int, h *held) {
 		// A chip pulled out mid-write (torn) is spoiled: the feeder takes it away and
 		// puts a blank one in, as a hopper would.
 		go func() {
+			// The reader must see the slot empty before the next chip arrives, or the
+			// station waiting for the torn card's removal never sees it go.
+			time.Sleep(removalGap)
 			out := filepath.Join(e.Dir, "out")
 			if err := os.MkdirAll(out, 0o700); err == nil {
 				os.Rename(h.path, filepath.Join(out, filepath.Base(h.path)))
