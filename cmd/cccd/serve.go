@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/cccd-project/cccd/hsm/authority"
 	"github.com/cccd-project/cccd/issuance/console"
 	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/workflow"
@@ -38,6 +39,7 @@ var serveHooks []func(ctx context.Context, env *serveEnv) error
 func newServeCmd() *cobra.Command {
 	var listen string
 	var tlsCfg serveTLSConfig
+	var publicURL string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the intake API, the web console and the workflow engine",
@@ -59,7 +61,16 @@ func newServeCmd() *cobra.Command {
 			env.mux.Handle("/api/", api)
 			env.mux.Handle("/status/", api)
 			// The web console: its cookies are Secure, as every request comes over TLS.
-			con, err := console.New(console.Config{DB: db, Log: log,
+			// The PKI overview only lists (no key store needed).
+			pkiView, err := authority.New(db, nil, pkiConfig())
+			if err != nil {
+				log.Warn("cccd serve: console PKI overview disabled", "err", err)
+				pkiView = nil
+			}
+			if publicURL == "" {
+				publicURL = "https://" + listen
+			}
+			con, err := console.New(console.Config{DB: db, Log: log, PKI: pkiView, PublicURL: publicURL,
 				Production: console.Production{Feed: env.feed, TrustDir: trustDir()}})
 			if err != nil {
 				return err
@@ -105,5 +116,6 @@ func newServeCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API and the web console")
 	tlsCfg.flags(cmd.Flags())
+	cmd.Flags().StringVar(&publicURL, "public-url", "", "address applicants use for the status page, printed on receipt slips (default https://<listen>)")
 	return cmd
 }

@@ -139,6 +139,7 @@ func (c *Console) renderReview(p *Page, code int, msg string) error {
 		return err
 	}
 	rv, av := personValues(reg), personValues(d.Application.Person)
+	rv["sex"], av["sex"] = reg.Sex.Vietnamese(), d.Application.Sex.Vietnamese()
 	rd := reviewData{Detail: d, Reason: reasonNames[issuance.Reason(d.Reason)], Message: msg}
 	for _, f := range personFields {
 		rd.Rows = append(rd.Rows, compareRow{Label: f.Label, Register: rv[f.Name], Applied: av[f.Name],
