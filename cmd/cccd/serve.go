@@ -16,7 +16,6 @@ import (
 
 	"github.com/cccd-project/cccd/hsm/authority"
 	"github.com/cccd-project/cccd/issuance/console"
-	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/workflow"
 )
 
@@ -38,6 +37,7 @@ var serveHooks []func(ctx context.Context, env *serveEnv) error
 
 func newServeCmd() *cobra.Command {
 	var listen string
+	var lookups struct{ perMinute, perDay int }
 	var tlsCfg serveTLSConfig
 	var publicURL string
 	cmd := &cobra.Command{
@@ -57,7 +57,20 @@ func newServeCmd() *cobra.Command {
 			}
 			defer db.Close()
 			env := &serveEnv{db: db, log: log, mux: http.NewServeMux(), feed: &workflow.Feed{Log: log}}
-			api := intake.New(db).Handler(log)
+			svc, err := newIntake(db)
+			if err != nil {
+				return err
+			}
+			if lookups.perMinute > 0 {
+				svc.Limits.LookupsPerMinute = lookups.perMinute
+			}
+			if lookups.perDay > 0 {
+				svc.Limits.LookupsPerDay = lookups.perDay
+			}
+			if err := svc.Limits.Validate(); err != nil {
+				return err
+			}
+			api := svc.Handler(log)
 			env.mux.Handle("/api/", api)
 			env.mux.Handle("/status/", api)
 			// The web console: its cookies are Secure, as every request comes over TLS.
@@ -70,7 +83,7 @@ func newServeCmd() *cobra.Command {
 			if publicURL == "" {
 				publicURL = "https://" + listen
 			}
-			con, err := console.New(console.Config{DB: db, Log: log, PKI: pkiView, PublicURL: publicURL,
+			con, err := console.New(console.Config{DB: db, Log: log, Intake: svc, PKI: pkiView, PublicURL: publicURL,
 				Production: console.Production{Feed: env.feed, TrustDir: trustDir()}})
 			if err != nil {
 				return err
@@ -117,5 +130,7 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API and the web console")
 	tlsCfg.flags(cmd.Flags())
 	cmd.Flags().StringVar(&publicURL, "public-url", "", "address applicants use for the status page, printed on receipt slips (default https://<listen>)")
+	cmd.Flags().IntVar(&lookups.perMinute, "lookups-per-minute", 0, "register look-ups per user per minute (default 10, or CCCD_LOOKUPS_PER_MINUTE)")
+	cmd.Flags().IntVar(&lookups.perDay, "lookups-per-day", 0, "register look-ups per user per day (default 300, or CCCD_LOOKUPS_PER_DAY)")
 	return cmd
 }

@@ -226,6 +226,9 @@ type Status struct {
 	Since     time.Time `json:"since,omitzero"`       // when that state began
 	IDNumber  string    `json:"id_number,omitempty"`  // the personal identification number the card was made for
 	AtOffice  bool      `json:"at_office,omitempty"`  // not issued, waiting at the receiving office for its hand-over
+	// WrongHolder: the registry made the card for another ID number than the chip's (a
+	// source that discloses no personal data says so instead of giving IDNumber).
+	WrongHolder bool `json:"wrong_holder,omitempty"`
 }
 
 // StatusSource tells the status of a card in the issuance registry. Its error means the
@@ -661,6 +664,9 @@ func (v *verification) status(ctx context.Context, dg13 *lds.DG13) {
 			reason = "revoked"
 		}
 		v.fail(CheckStatus, CodeRevoked, fmt.Sprintf("card %s is revoked in the registry (%s)%s", dg13.CardSerial, reason, since(st.Since)))
+	case st.WrongHolder:
+		v.fail(CheckStatus, CodeRegistryMismatch, fmt.Sprintf("the registry made card %s for another ID number than the chip's %s",
+			dg13.CardSerial, dg13.IDNumber))
 	case st.NotIssued && st.AtOffice && v.opts.ExpectSerial != "" && v.opts.ExpectSerial == dg13.CardSerial:
 		v.pass(CheckStatus, fmt.Sprintf("card %s waits at the office for this hand-over%s", dg13.CardSerial, since(st.Since)))
 	case st.NotIssued:
