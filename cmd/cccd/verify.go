@@ -156,8 +156,9 @@ func parseCredentials(can, mrzText string) (emrtd.Credentials, error) {
 }
 
 // registryStatus returns the database status source when the issuance database is
-// reachable (CCCD_DATABASE_URL, or the private cluster of the data directory runs), or
-// nil and why not. The verifier never starts a database.
+// reachable (CCCD_DATABASE_URL, or the private cluster of the data directory runs) and
+// the caller is signed in (--as, --token-file, CCCD_TOKEN), or nil and why not. The
+// verifier never starts a database.
 func registryStatus(ctx context.Context) (verify.StatusSource, func(), string) {
 	if verifyFlags.noRegistr {
 		return nil, func() {}, "registry check disabled (--no-registry)"
@@ -174,7 +175,29 @@ func registryStatus(ctx context.Context) (verify.StatusSource, func(), string) {
 	if err != nil {
 		return nil, func() {}, "issuance database not reachable: card status not checked: " + err.Error()
 	}
-	return &workflow.Engine{DB: db}, db.Close, ""
+	svc, err := newIntake(db)
+	if err != nil {
+		db.Close()
+		return nil, func() {}, "card status not checked: " + err.Error()
+	}
+	u, err := currentUser(ctx, svc)
+	if err != nil {
+		db.Close()
+		return nil, func() {}, "card status not checked: the registry check is a recorded read and needs a signed-in verifier (--as NAME): " + err.Error()
+	}
+	return statusAs{&workflow.Engine{DB: db}, u}, db.Close, ""
+}
+
+// statusAs asks src for card statuses as u: the check is a recorded read of the
+// holder's record (intake.Service.CardStatus), which discloses valid or revoked only.
+type statusAs struct {
+	src verify.StatusSource
+	u   intake.User
+}
+
+// CardStatus implements verify.StatusSource.
+func (s statusAs) CardStatus(ctx context.Context, serial, idNumber string) (verify.Status, error) {
+	return s.src.CardStatus(intake.WithUser(ctx, s.u), serial, idNumber)
 }
 
 // verifyOutput is the JSON of one verification.

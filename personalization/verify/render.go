@@ -37,7 +37,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, kv := range [][2]string{
 			{"ID number", h.IDNumber}, {"Full name", h.FullName}, {"Date of birth", h.DateOfBirth}, {"Sex", h.Sex},
 			{"Nationality", h.Nationality}, {"Place of origin", h.PlaceOfOrigin}, {"Place of residence", h.PlaceOfResidence},
-			{"Issued", h.IssueDate}, {"Expires", h.ExpiryDate}, {"Card serial", r.Serial},
+			{"Issued", h.IssueDate}, {"Expires", h.ExpiryDate}, {"Card serial", r.Serial}, {"Issuing State", r.Issuer},
 		} {
 			if kv[1] != "" {
 				fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
@@ -57,6 +57,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, f := range r.Reasons {
 		mark, code := "ok", ""
 		switch {
+		case f.NotApplicable:
+			mark = "n/a"
 		case f.Skipped:
 			mark = "skip"
 		case !f.OK:
@@ -81,8 +83,11 @@ func (r *Report) WriteText(w io.Writer) error {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 func mrzLines(s string) []string {
-	if len(s) != 90 {
-		return []string{s}
+	switch len(s) {
+	case 90: // TD1
+		return []string{s[:30], s[30:60], s[60:]}
+	case 88: // TD3
+		return []string{s[:44], s[44:]}
 	}
-	return []string{s[:30], s[30:60], s[60:]}
+	return []string{s}
 }

@@ -123,8 +123,11 @@ type Finding struct {
 	Check   string `json:"check"`
 	OK      bool   `json:"ok"`
 	Skipped bool   `json:"skipped,omitempty"` // not run (e.g. registry unreachable); does not change the verdict
-	Code    string `json:"code,omitempty"`    // failure code when !OK
-	Detail  string `json:"detail"`
+	// NotApplicable: a CCCD-only check (DG13, registry status) on a document of another
+	// State; Skipped is also set.
+	NotApplicable bool   `json:"not_applicable,omitempty"`
+	Code          string `json:"code,omitempty"` // failure code when !OK
+	Detail        string `json:"detail"`
 }
 
 // Step is one timed step of a verification.
@@ -156,13 +159,17 @@ type Holder struct {
 
 // Report is the result of Verify.
 type Report struct {
-	Verdict  Verdict   `json:"verdict"`
-	Code     string    `json:"code,omitempty"` // the first failure code; empty when genuine
-	Reasons  []Finding `json:"reasons"`
-	Access   string    `json:"access,omitempty"` // PACE-CAN, PACE-MRZ or BAC
-	Serial   string    `json:"serial,omitempty"` // card serial (DG13 field 16)
-	Holder   *Holder   `json:"holder,omitempty"`
-	Portrait []byte    `json:"-"` // DG2's JPEG
+	Verdict Verdict   `json:"verdict"`
+	Code    string    `json:"code,omitempty"` // the first failure code; empty when genuine
+	Reasons []Finding `json:"reasons"`
+	Access  string    `json:"access,omitempty"` // PACE-CAN, PACE-MRZ or BAC
+	Serial  string    `json:"serial,omitempty"` // card serial (DG13 field 16)
+	Holder  *Holder   `json:"holder,omitempty"`
+	// Issuer is the issuing State in DG1 of a document of another State (empty for a CCCD
+	// card: see OwnIssuer), and Document that document's DG1.
+	Issuer   string        `json:"issuer,omitempty"`
+	Document *lds.Document `json:"document,omitempty"`
+	Portrait []byte        `json:"-"` // DG2's JPEG
 	// DocumentSigner and CSCA are the subjects of the certificates of Passive Authentication.
 	DocumentSigner string `json:"document_signer,omitempty"`
 	CSCA           string `json:"csca,omitempty"`
@@ -219,6 +226,9 @@ type Status struct {
 	Since     time.Time `json:"since,omitzero"`       // when that state began
 	IDNumber  string    `json:"id_number,omitempty"`  // the personal identification number the card was made for
 	AtOffice  bool      `json:"at_office,omitempty"`  // not issued, waiting at the receiving office for its hand-over
+	// WrongHolder: the registry made the card for another ID number than the chip's (a
+	// source that discloses no personal data says so instead of giving IDNumber).
+	WrongHolder bool `json:"wrong_holder,omitempty"`
 }
 
 // StatusSource tells the status of a card in the issuance registry. Its error means the
@@ -258,6 +268,7 @@ type verification struct {
 	// complete: every file EF.COM lists was read (the read succeeded, or failed only in
 	// Active Authentication, its last step), so an unread data group is a hidden one.
 	complete bool
+	foreign  bool // DG1 names another issuing State than OwnIssuer
 	r        *Report
 	last     time.Time
 	start    time.Time
@@ -319,10 +330,16 @@ func (v *verification) run(ctx context.Context, doc *emrtd.Document, readErr err
 		}
 		return
 	}
+	dg1 := v.issuer(doc)
 	v.passive(doc)
 	v.step("passive authentication")
 	v.cloneChecks(doc, readErr)
 	if readErr != nil && !errors.Is(readErr, emrtd.ErrActiveAuthentication) {
+		return
+	}
+	if v.foreign {
+		v.foreignDocument(doc, dg1)
+		v.step("consistency checks")
 		return
 	}
 	dg13 := v.consistency(doc)
@@ -520,7 +537,10 @@ func (v *verification) cloneChecks(doc *emrtd.Document, readErr error) {
 	case listed[15] && readErr == nil:
 		v.fail(CheckActive, dgCode(CodeMissing, 15), "EF.SOD lists DG15 but Active Authentication was not performed")
 	}
-	if !listed[14] && !listed[15] && readErr == nil {
+	if !listed[14] && !listed[15] && readErr == nil && v.foreign {
+		v.add(Finding{Check: checkCloneTest, OK: true, Skipped: true,
+			Detail: "this document offers neither Chip Authentication nor Active Authentication (optional in ICAO 9303-11 §6)"})
+	} else if !listed[14] && !listed[15] && readErr == nil {
 		v.fail(checkCloneTest, CodeNoCloneCheck, "EF.SOD lists neither DG14 nor DG15: the chip cannot prove it is not a copy")
 	}
 }
@@ -644,6 +664,9 @@ func (v *verification) status(ctx context.Context, dg13 *lds.DG13) {
 			reason = "revoked"
 		}
 		v.fail(CheckStatus, CodeRevoked, fmt.Sprintf("card %s is revoked in the registry (%s)%s", dg13.CardSerial, reason, since(st.Since)))
+	case st.WrongHolder:
+		v.fail(CheckStatus, CodeRegistryMismatch, fmt.Sprintf("the registry made card %s for another ID number than the chip's %s",
+			dg13.CardSerial, dg13.IDNumber))
 	case st.NotIssued && st.AtOffice && v.opts.ExpectSerial != "" && v.opts.ExpectSerial == dg13.CardSerial:
 		v.pass(CheckStatus, fmt.Sprintf("card %s waits at the office for this hand-over%s", dg13.CardSerial, since(st.Since)))
 	case st.NotIssued:
