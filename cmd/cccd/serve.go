@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cccd-project/cccd/issuance/console"
 	"github.com/cccd-project/cccd/issuance/workflow"
@@ -33,6 +34,9 @@ type serveEnv struct {
 // serveHooks start further components of `cccd serve` (the workflow engine, ...); each
 // runs until ctx ends. An error from one stops serve; nil means it had nothing (more) to do.
 var serveHooks []func(ctx context.Context, env *serveEnv) error
+
+// serveFlags add the flags of those components to `cccd serve`.
+var serveFlags []func(f *pflag.FlagSet)
 
 func newServeCmd() *cobra.Command {
 	var listen string
@@ -120,5 +124,8 @@ func newServeCmd() *cobra.Command {
 	tlsCfg.flags(cmd.Flags())
 	cmd.Flags().IntVar(&lookups.perMinute, "lookups-per-minute", 0, "register look-ups per user per minute (default 10, or CCCD_LOOKUPS_PER_MINUTE)")
 	cmd.Flags().IntVar(&lookups.perDay, "lookups-per-day", 0, "register look-ups per user per day (default 300, or CCCD_LOOKUPS_PER_DAY)")
+	for _, f := range serveFlags {
+		f(cmd.Flags())
+	}
 	return cmd
 }
