@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cccd-project/cccd/hsm/authority"
 	"github.com/cccd-project/cccd/issuance/console"
@@ -34,6 +35,9 @@ type serveEnv struct {
 // serveHooks start further components of `cccd serve` (the workflow engine, ...); each
 // runs until ctx ends. An error from one stops serve; nil means it had nothing (more) to do.
 var serveHooks []func(ctx context.Context, env *serveEnv) error
+
+// serveFlags add the flags of those components to `cccd serve`.
+var serveFlags []func(f *pflag.FlagSet)
 
 func newServeCmd() *cobra.Command {
 	var listen string
@@ -132,5 +136,8 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&publicURL, "public-url", "", "address applicants use for the status page, printed on receipt slips (default https://<listen>)")
 	cmd.Flags().IntVar(&lookups.perMinute, "lookups-per-minute", 0, "register look-ups per user per minute (default 10, or CCCD_LOOKUPS_PER_MINUTE)")
 	cmd.Flags().IntVar(&lookups.perDay, "lookups-per-day", 0, "register look-ups per user per day (default 300, or CCCD_LOOKUPS_PER_DAY)")
+	for _, f := range serveFlags {
+		f(cmd.Flags())
+	}
 	return cmd
 }

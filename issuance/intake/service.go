@@ -98,6 +98,9 @@ func (s *Service) Submit(ctx context.Context, clerk User, app issuance.Applicati
 	if err := app.Validate(s.Today()); err != nil {
 		return Submitted{}, err
 	}
+	if err := checkPrintable(app.Person); err != nil {
+		return Submitted{}, err
+	}
 	if app.IntakeOffice != clerk.Office {
 		return Submitted{}, fmt.Errorf("%w: intake_office %s, clerk %s works at %s", ErrWrongOffice, app.IntakeOffice, clerk.Name, clerk.Office)
 	}
