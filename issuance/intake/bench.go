@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -124,7 +125,7 @@ func (s *Service) Bench(ctx context.Context, cfg BenchConfig, tmpDir string, pro
 	if err != nil {
 		return res, err
 	}
-	srv := &http.Server{Handler: s.Handler(nil)}
+	srv := &http.Server{Handler: s.Handler(slog.New(slog.DiscardHandler))}
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/api/v1/applications"
@@ -149,6 +150,7 @@ func (s *Service) Bench(ctx context.Context, cfg BenchConfig, tmpDir string, pro
 				t0 := time.Now()
 				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(bodies[k]))
 				req.Header.Set("Authorization", "Bearer "+tok)
+				req.Header.Set("Content-Type", "application/json")
 				resp, err := client.Do(req)
 				if err == nil {
 					body, _ := io.ReadAll(resp.Body)
