@@ -9,6 +9,9 @@ CCCD=${1:-bin/cccd}
 CCCD=$(realpath "$CCCD")
 export CCCD_DATA_DIR=${CCCD_DATA_DIR:-$PWD/.demo}
 N=${DEMO_APPLICATIONS:-12}
+# One clerk takes all N applications within seconds; a real counter stays under the
+# default limit of 10 register look-ups per clerk per minute.
+export CCCD_LOOKUPS_PER_MINUTE=${CCCD_LOOKUPS_PER_MINUTE:-$((N + 10))}
 OFFICE=001-HK01          # intake and receiving office (Hoàn Kiếm, Hà Nội)
 CENTRE=001-SX01          # production centre
 LINE=L1
@@ -34,6 +37,7 @@ say "Users (tokens saved under $CCCD_DATA_DIR/tokens, never printed)"
 "$CCCD" user add minh.op    --role operator   --office $CENTRE
 "$CCCD" user add an.admin   --role admin      --office $CENTRE
 "$CCCD" user add binh.admin --role admin      --office $CENTRE
+"$CCCD" user add tam.verifier --role verifier --office $OFFICE
 
 say "Population register: 20,000 synthetic residents"
 "$CCCD" registry generate --count 20000 --seed 2026 -o "$W/register.jsonl"
@@ -154,8 +158,12 @@ done
 say "Counter: a verifier reads one card (exit 0 = genuine)"
 read -r id receipt < <(sed -n 2p "$W/ids")
 "$CCCD" card insert --slot 2 --file "$CCCD_DATA_DIR/cards/out/$(serial_of "$receipt").json" >/dev/null
-"$CCCD" verify --reader "$R2" --can "${id: -6}" || true
+"$CCCD" --as tam.verifier verify --reader "$R2" --can "${id: -6}" || true
 "$CCCD" card remove --slot 2 >/dev/null
+
+say "Data protection: who read this citizen's record, and why (every read is an audit entry)"
+"$CCCD" --as an.admin audit access --subject "$id"
+"$CCCD" --as an.admin audit anomalies || true
 
 say "Summary"
 "$CCCD" audit verify

@@ -36,8 +36,16 @@ func newBenchIntakeCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "measure\tcount\tseconds\trate\ttarget\t")
 			fmt.Fprintf(tw, "register import (COPY)\t%d rows\t%.2f\t%.0f rows/s\t>= 50000 rows/s\t\n", res.ImportRows, res.ImportTime.Seconds(), res.ImportRowsSec)
-			fmt.Fprintf(tw, "intake via API (%d clients, %d B portraits)\t%d apps\t%.2f\t%.0f apps/s\t>= 500 apps/s\t\n", res.Clients, res.PortraitBytes, res.Apps, res.IntakeTime.Seconds(), res.IntakeAppsSec)
+			fmt.Fprintf(tw, "intake via API: look-up + submit (%d clerks, %d B portraits)\t%d apps\t%.2f\t%.0f apps/s\t>= 500 apps/s\t\n", res.Clients, res.PortraitBytes, res.Apps, res.IntakeTime.Seconds(), res.IntakeAppsSec)
 			fmt.Fprintf(tw, "intake latency p50 / p99\t\t\t%s / %s\t\t\n", res.LatencyP50.Round(time.Microsecond), res.LatencyP99.Round(time.Microsecond))
+			for _, p := range []struct {
+				name string
+				ph   intake.BenchPhase
+			}{{"  access records off (quarters 1, 4)", res.AccessOff}, {"  access records on (quarters 2, 3)", res.AccessOn}} {
+				fmt.Fprintf(tw, "%s, p50 / p99 %s / %s\t%d apps\t%.2f\t%.0f apps/s\t\t\n", p.name, p.ph.LatencyP50.Round(time.Microsecond),
+					p.ph.LatencyP99.Round(time.Microsecond), p.ph.Apps, p.ph.Time.Seconds(), p.ph.AppsSec)
+			}
+			fmt.Fprintf(tw, "cost of access records (off -> on)\t\t\t%.1f %%\t< 5 %%\t\n", res.AccessCost)
 			tw.Flush()
 			if res.Failed > 0 {
 				return fmt.Errorf("%d submissions failed; first: %s", res.Failed, res.FirstFailure)

@@ -94,7 +94,7 @@ func currentUser(ctx context.Context, svc *intake.Service) (intake.User, error) 
 	if tok == "" {
 		return intake.User{}, fmt.Errorf("%w: pass --as NAME, --token-file FILE or set CCCD_TOKEN", intake.ErrUnauthenticated)
 	}
-	return svc.Authenticate(ctx, tok)
+	return svc.Authenticate(intake.WithSource(ctx, localSource()), tok)
 }
 
 // printJSON writes v as indented JSON to stdout.

@@ -23,7 +23,10 @@ func withIntake(cmd *cobra.Command, f func(svc *intake.Service, u intake.User) e
 		return err
 	}
 	defer db.Close()
-	svc := intake.New(db)
+	svc, err := newIntake(db)
+	if err != nil {
+		return err
+	}
 	u, err := currentUser(cmd.Context(), svc)
 	if err != nil {
 		return err
@@ -101,7 +104,7 @@ func newIntakeCmd() *cobra.Command {
 				}
 			}
 			return withIntake(cmd, func(svc *intake.Service, u intake.User) error {
-				p, err := svc.Lookup(cmd.Context(), args[0])
+				p, err := svc.Lookup(intake.WithUser(cmd.Context(), u), args[0])
 				if err != nil {
 					return err
 				}

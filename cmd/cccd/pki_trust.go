@@ -30,14 +30,14 @@ type trustedCert struct {
 	SHA256    string    `json:"sha256"`
 }
 
-func describeTrusted(c *x509.Certificate, source string) trustedCert {
-	t := trustedCert{Subject: c.Subject.String(), Kind: "link", Key: ecparams.Describe(c), NotBefore: c.NotBefore,
+func describeTrusted(c *x509.Certificate, source string, link bool) trustedCert {
+	t := trustedCert{Subject: c.Subject.String(), Kind: "self-signed", Key: ecparams.Describe(c), NotBefore: c.NotBefore,
 		NotAfter: c.NotAfter, Source: source}
 	if len(c.Subject.Country) > 0 {
 		t.Country = c.Subject.Country[0]
 	}
-	if c.CheckSignatureFrom(c) == nil {
-		t.Kind = "self-signed"
+	if link {
+		t.Kind = "link"
 	}
 	h := sha256.Sum256(c.Raw)
 	t.SHA256 = hex.EncodeToString(h[:])
@@ -48,7 +48,7 @@ func describeTrusted(c *x509.Certificate, source string) trustedCert {
 func listTrust(s *trust.Store) error {
 	var out []trustedCert
 	for _, e := range s.Entries() {
-		out = append(out, describeTrusted(e.Cert, e.Source))
+		out = append(out, describeTrusted(e.Cert, e.Source, e.Link))
 	}
 	slices.SortStableFunc(out, func(a, b trustedCert) int {
 		return strings.Compare(a.Country+"\x00"+a.Subject, b.Country+"\x00"+b.Subject)
@@ -92,7 +92,7 @@ func importMasterList(file, dir string) error {
 	if global.json {
 		added := make([]trustedCert, 0, len(r.Added))
 		for _, c := range r.Added {
-			added = append(added, describeTrusted(c, ""))
+			added = append(added, describeTrusted(c, "", r.IsLink(c)))
 		}
 		return printJSON(struct {
 			*trust.ImportReport

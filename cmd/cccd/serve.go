@@ -13,9 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cccd-project/cccd/issuance/console"
-	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/workflow"
 )
 
@@ -35,8 +35,12 @@ type serveEnv struct {
 // runs until ctx ends. An error from one stops serve; nil means it had nothing (more) to do.
 var serveHooks []func(ctx context.Context, env *serveEnv) error
 
+// serveFlags add the flags of those components to `cccd serve`.
+var serveFlags []func(f *pflag.FlagSet)
+
 func newServeCmd() *cobra.Command {
 	var listen string
+	var lookups struct{ perMinute, perDay int }
 	var tlsCfg serveTLSConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -55,11 +59,24 @@ func newServeCmd() *cobra.Command {
 			}
 			defer db.Close()
 			env := &serveEnv{db: db, log: log, mux: http.NewServeMux(), feed: &workflow.Feed{Log: log}}
-			api := intake.New(db).Handler(log)
+			svc, err := newIntake(db)
+			if err != nil {
+				return err
+			}
+			if lookups.perMinute > 0 {
+				svc.Limits.LookupsPerMinute = lookups.perMinute
+			}
+			if lookups.perDay > 0 {
+				svc.Limits.LookupsPerDay = lookups.perDay
+			}
+			if err := svc.Limits.Validate(); err != nil {
+				return err
+			}
+			api := svc.Handler(log)
 			env.mux.Handle("/api/", api)
 			env.mux.Handle("/status/", api)
 			// The web console: its cookies are Secure, as every request comes over TLS.
-			con, err := console.New(console.Config{DB: db, Log: log,
+			con, err := console.New(console.Config{DB: db, Log: log, Intake: svc,
 				Production: console.Production{Feed: env.feed, TrustDir: trustDir()}})
 			if err != nil {
 				return err
@@ -105,5 +122,10 @@ func newServeCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API and the web console")
 	tlsCfg.flags(cmd.Flags())
+	cmd.Flags().IntVar(&lookups.perMinute, "lookups-per-minute", 0, "register look-ups per user per minute (default 10, or CCCD_LOOKUPS_PER_MINUTE)")
+	cmd.Flags().IntVar(&lookups.perDay, "lookups-per-day", 0, "register look-ups per user per day (default 300, or CCCD_LOOKUPS_PER_DAY)")
+	for _, f := range serveFlags {
+		f(cmd.Flags())
+	}
 	return cmd
 }

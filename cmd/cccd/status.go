@@ -45,8 +45,14 @@ func newStatusCmd() *cobra.Command {
 	}
 }
 
+// auditSubcommands are more `cccd audit` commands, from other files.
+var auditSubcommands []func() *cobra.Command
+
 func newAuditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "The hash-chained audit log"}
+	for _, f := range auditSubcommands {
+		cmd.AddCommand(f())
+	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "verify",
 		Short: "Recompute the audit chain; exit 1 if any row was edited or deleted",

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -30,14 +28,15 @@ func newUserCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			tok, err := intake.New(db).AddUser(cmd.Context(), u)
+			svc, err := newIntake(db)
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+			tok, err := svc.AddUser(cmd.Context(), u)
+			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(out, []byte(tok+"\n"), 0o600); err != nil {
+			if err := saveToken(out, tok); err != nil {
 				return err
 			}
 			if global.json {
@@ -53,5 +52,8 @@ func newUserCmd() *cobra.Command {
 	add.MarkFlagRequired("role")
 	add.MarkFlagRequired("office")
 	cmd.AddCommand(add, newUserPasswdCmd())
+	for _, f := range userSubcommands {
+		cmd.AddCommand(f())
+	}
 	return cmd
 }

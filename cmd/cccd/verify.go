@@ -156,8 +156,9 @@ func parseCredentials(can, mrzText string) (emrtd.Credentials, error) {
 }
 
 // registryStatus returns the database status source when the issuance database is
-// reachable (CCCD_DATABASE_URL, or the private cluster of the data directory runs), or
-// nil and why not. The verifier never starts a database.
+// reachable (CCCD_DATABASE_URL, or the private cluster of the data directory runs) and
+// the caller is signed in (--as, --token-file, CCCD_TOKEN), or nil and why not. The
+// verifier never starts a database.
 func registryStatus(ctx context.Context) (verify.StatusSource, func(), string) {
 	if verifyFlags.noRegistr {
 		return nil, func() {}, "registry check disabled (--no-registry)"
@@ -174,7 +175,29 @@ func registryStatus(ctx context.Context) (verify.StatusSource, func(), string) {
 	if err != nil {
 		return nil, func() {}, "issuance database not reachable: card status not checked: " + err.Error()
 	}
-	return &workflow.Engine{DB: db}, db.Close, ""
+	svc, err := newIntake(db)
+	if err != nil {
+		db.Close()
+		return nil, func() {}, "card status not checked: " + err.Error()
+	}
+	u, err := currentUser(ctx, svc)
+	if err != nil {
+		db.Close()
+		return nil, func() {}, "card status not checked: the registry check is a recorded read and needs a signed-in verifier (--as NAME): " + err.Error()
+	}
+	return statusAs{&workflow.Engine{DB: db}, u}, db.Close, ""
+}
+
+// statusAs asks src for card statuses as u: the check is a recorded read of the
+// holder's record (intake.Service.CardStatus), which discloses valid or revoked only.
+type statusAs struct {
+	src verify.StatusSource
+	u   intake.User
+}
+
+// CardStatus implements verify.StatusSource.
+func (s statusAs) CardStatus(ctx context.Context, serial, idNumber string) (verify.Status, error) {
+	return s.src.CardStatus(intake.WithUser(ctx, s.u), serial, idNumber)
 }
 
 // verifyOutput is the JSON of one verification.
@@ -186,7 +209,7 @@ type verifyOutput struct {
 }
 
 func newVerifyCmd() *cobra.Command {
-	var can, mrzText, portraitDir string
+	var can, mrzText, portraitDir, at string
 	var watch bool
 	cmd := &cobra.Command{
 		Use:   "verify [--reader NAME] [--can N | --mrz MRZ] [--json] [--watch]",
@@ -209,6 +232,14 @@ The portrait is saved as a JPEG. --watch serves a counter: card after card, unti
 			}
 			if _, err := loadTrust(trustDir()); err != nil {
 				return err // before waiting for a card: say now how to make the trust store
+			}
+			var now func() time.Time
+			if at != "" {
+				t, err := verify.ParseAt(at)
+				if err != nil {
+					return &exitError{2, err}
+				}
+				now = func() time.Time { return t }
 			}
 			status, closeDB, note := registryStatus(ctx)
 			defer closeDB()
@@ -237,7 +268,7 @@ The portrait is saved as a JPEG. --watch serves a counter: card after card, unti
 							return emrtd.Credentials{}, verify.Options{}, &exitError{2, err}
 						}
 					}
-					return *c, verify.Options{Trust: ts, Status: status, Read: readOptions()}, nil
+					return *c, verify.Options{Trust: ts, Status: status, Read: readOptions(), Now: now}, nil
 				},
 				On: func(ev counter.Event) {
 					switch ev.Kind {
@@ -276,6 +307,7 @@ The portrait is saved as a JPEG. --watch serves a counter: card after card, unti
 	cmd.Flags().StringVar(&can, "can", "", "the 6-digit card access number printed on the card (asked for when neither --can nor --mrz)")
 	cmd.Flags().StringVar(&mrzText, "mrz", "", "the MRZ (90 characters) or DOCNUMBER/YYMMDD/YYMMDD (birth, expiry)")
 	cmd.Flags().BoolVar(&watch, "watch", false, "counter mode: verify card after card until interrupted")
+	cmd.Flags().StringVar(&at, "at", "", "judge the card as of this date (YYYY-MM-DD, end of that day in Vietnam; or RFC 3339), past or future")
 	cmd.Flags().StringVar(&portraitDir, "portrait-dir", "", "where the portrait JPEG is saved (default <data-dir>/verify)")
 	cmd.Flags().StringVar(&verifyFlags.trustDir, "trust-dir", "", "trust store directory (env CCCD_TRUST_DIR; default <data-dir>/trust)")
 	cmd.Flags().IntVar(&verifyFlags.maxChunk, "max-chunk", 0, "READ BINARY bytes per APDU (default 223, short APDUs; up to 65471 for readers with extended length)")

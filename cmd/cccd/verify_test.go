@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cccd-project/cccd/issuance"
+	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/ledger"
 	"github.com/cccd-project/cccd/issuance/mrz"
 	"github.com/cccd-project/cccd/issuance/store/storetest"
@@ -153,7 +154,8 @@ func TestDeliverVerifiesCard(t *testing.T) {
 			t.Fatalf("card %s, want revoked", card)
 		}
 		chip := issueChip(t, serial, good)
-		r := verify.Verify(ctx, vchip.Transport{Chip: chip}, verifytest.CANOf(app), verify.Options{Trust: ts, Status: e})
+		verifier := intake.User{Name: "tam.verifier", Role: intake.RoleVerifier, Office: "OFF1"}
+		r := verify.Verify(ctx, vchip.Transport{Chip: chip}, verifytest.CANOf(app), verify.Options{Trust: ts, Status: statusAs{e, verifier}})
 		if r.Verdict != verify.NotGenuine || r.Code != verify.CodeRevoked {
 			t.Fatalf("%s %q, want not genuine %s: %v", r.Verdict, r.Code, verify.CodeRevoked, r.Err())
 		}

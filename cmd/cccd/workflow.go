@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cccd-project/cccd/issuance/broker"
 	"github.com/cccd-project/cccd/issuance/intake"
@@ -26,6 +27,22 @@ func init() {
 	addCommand(newWorkflowCmd)
 	addCommand(newAppCmd)
 	serveHooks = append(serveHooks, runWorkflowEngine)
+	serveFlags = append(serveFlags, func(f *pflag.FlagSet) {
+		f.IntVar(&serveStreams.Replicas, "replicas", envInt("CCCD_NATS_REPLICAS", 1), "copies of each workflow stream and consumer: 3 on a NATS cluster, 1 embedded (env CCCD_NATS_REPLICAS)")
+		f.StringVar(&serveStreams.Cluster, "placement-cluster", os.Getenv("CCCD_NATS_PLACEMENT_CLUSTER"), "NATS cluster that holds the streams (env CCCD_NATS_PLACEMENT_CLUSTER)")
+		f.StringSliceVar(&serveStreams.Tags, "placement-tag", nil, "server tag the stream's nodes must have (repeat)")
+	})
+}
+
+// serveStreams is how `cccd serve` keeps the workflow streams (--replicas, placement).
+var serveStreams workflow.Streams
+
+// envInt is an integer environment variable, or def when unset or not a number.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
 }
 
 // natsStoreDir is where the embedded broker keeps JetStream.
@@ -39,7 +56,7 @@ func runWorkflowEngine(ctx context.Context, env *serveEnv) error {
 		return err
 	}
 	defer b.Close()
-	if err := workflow.EnsureStreams(ctx, b.JS); err != nil {
+	if err := serveStreams.Ensure(ctx, b.JS); err != nil {
 		return err
 	}
 	where := "embedded broker at " + b.ClientURL() + " (store " + natsStoreDir() + ")"

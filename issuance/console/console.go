@@ -338,6 +338,10 @@ func (c *Console) errorPage(p *Page, err error) {
 		code, title, msg = http.StatusForbidden, L("Không được phép", "Forbidden"), err.Error()
 	case errors.Is(err, intake.ErrNotFound):
 		code, title, msg = http.StatusNotFound, L("Không tìm thấy", "Not found"), err.Error()
+	case errors.Is(err, intake.ErrLookupLimit), errors.Is(err, intake.ErrAuthLimit):
+		code, title, msg = http.StatusTooManyRequests, L("Quá giới hạn tra cứu", "Too many requests"), err.Error()
+	case errors.Is(err, intake.ErrPurpose):
+		code, title, msg = http.StatusForbidden, L("Không đúng mục đích", "Purpose not allowed"), err.Error()
 	default:
 		c.log.Error("console: internal error", "path", p.R.URL.Path, "err", err)
 	}

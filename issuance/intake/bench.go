@@ -43,11 +43,32 @@ type BenchResult struct {
 	LatencyP99    time.Duration `json:"latency_p99_ns"`
 	Failed        int64         `json:"failed"`
 	FirstFailure  string        `json:"first_failure,omitempty"`
+	// AccessOff and AccessOn split the intake run: its quarters alternate off, on, on,
+	// off (so that a drift of the machine weighs on both alike), with access records and
+	// look-up limits turned off and on.
+	AccessOff BenchPhase `json:"access_records_off"`
+	AccessOn  BenchPhase `json:"access_records_on"`
+	// AccessCost is how much slower intake is with access records on, in percent of the
+	// rate with them off (negative: faster, within noise).
+	AccessCost float64 `json:"access_cost_percent"`
+}
+
+// BenchPhase is the intake of the applications taken with access records on or off.
+type BenchPhase struct {
+	Apps       int           `json:"applications"`
+	Time       time.Duration `json:"intake_ns"`
+	AppsSec    float64       `json:"intake_applications_per_second"`
+	LatencyP50 time.Duration `json:"latency_p50_ns"`
+	LatencyP99 time.Duration `json:"latency_p99_ns"`
 }
 
 // Bench measures register import and API intake throughput on the service's database,
 // which must be empty (a scratch database). The register file is generated into
 // tmpDir first, outside the timed part. progress, if set, gets human-readable steps.
+// An application is taken as at a counter: the clerk's register look-up to pre-fill
+// (GET /api/v1/register/{id}), then the submission; each client is its own clerk. Half
+// the applications are taken with access records (and look-up limits, set above the
+// benchmark's rate) on, half with them off.
 func (s *Service) Bench(ctx context.Context, cfg BenchConfig, tmpDir string, progress func(string)) (BenchResult, error) {
 	say := func(f string, a ...any) {
 		if progress != nil {
@@ -96,6 +117,7 @@ func (s *Service) Bench(ctx context.Context, cfg BenchConfig, tmpDir string, pro
 	res.PortraitBytes = total / len(pics)
 	const office = "001-BENCH"
 	bodies := make([][]byte, 0, cfg.Apps)
+	ids := make([]string, 0, cfg.Apps)
 	i := 0
 	err = gen.Each(cfg.Residents, func(r *registry.Resident) error {
 		if len(bodies) == cfg.Apps {
@@ -111,34 +133,95 @@ func (s *Service) Bench(ctx context.Context, cfg BenchConfig, tmpDir string, pro
 			return err
 		}
 		bodies = append(bodies, b)
+		ids = append(ids, app.IDNumber)
 		i++
 		return nil
 	})
 	if err != nil && err != io.EOF {
 		return res, err
 	}
-	tok, err := s.AddUser(ctx, User{Name: "bench.clerk", Role: RoleClerk, Office: office})
-	if err != nil {
-		return res, err
+	tokens := make([]string, max(1, cfg.Clients))
+	for c := range tokens {
+		if tokens[c], err = s.AddUser(ctx, User{Name: fmt.Sprintf("bench.clerk%03d", c), Role: RoleClerk, Office: office}); err != nil {
+			return res, err
+		}
 	}
+	s.Limits.LookupsPerMinute, s.Limits.LookupsPerDay = 1<<30, 1<<30
+	defer func() { s.noAccessLog = false }()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return res, err
 	}
-	srv := &http.Server{Handler: s.Handler(slog.New(slog.DiscardHandler))}
+	// Requests are not logged: a log line per request would be measured too.
+	srv := &http.Server{Handler: s.Handler(slog.New(slog.NewTextHandler(io.Discard, nil)))}
 	go srv.Serve(ln)
 	defer srv.Close()
-	url := "http://" + ln.Addr().String() + "/api/v1/applications"
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Clients}}
+	b := benchClients{url: "http://" + ln.Addr().String(), tokens: tokens,
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(tokens)}}}
 
-	say("submitting %d applications with %d concurrent clients", len(bodies), cfg.Clients)
+	say("taking %d applications (look-up, submit) with %d concurrent clerks, access records off, on, on, off", len(bodies), len(tokens))
 	lat := make([]time.Duration, len(bodies))
+	var phases [2][]time.Duration
+	var times [2]time.Duration
+	q := len(bodies) / 4
+	for k, on := range []bool{false, true, true, false} {
+		lo, hi := k*q, (k+1)*q
+		if k == 3 {
+			hi = len(bodies)
+		}
+		s.noAccessLog = !on
+		t := b.run(ctx, bodies[lo:hi], ids[lo:hi], lat[lo:hi])
+		m := map[bool]int{false: 0, true: 1}[on]
+		times[m] += t
+		phases[m] = append(phases[m], lat[lo:hi]...)
+		res.IntakeTime += t
+	}
+	res.AccessOff, res.AccessOn = phase(phases[0], times[0]), phase(phases[1], times[1])
+	if res.AccessOff.AppsSec > 0 {
+		res.AccessCost = 100 * (res.AccessOff.AppsSec - res.AccessOn.AppsSec) / res.AccessOff.AppsSec
+	}
+	res.Apps, res.Clients = len(bodies), len(tokens)
+	res.IntakeAppsSec = float64(len(bodies)) / res.IntakeTime.Seconds()
+	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+	if len(lat) > 0 {
+		res.LatencyP50, res.LatencyP99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	}
+	res.Failed = b.failed.Load()
+	if f, ok := b.firstFail.Load().(string); ok {
+		res.FirstFailure = f
+	}
+	return res, ctx.Err()
+}
+
+// phase summarises the applications of one setting.
+func phase(lat []time.Duration, t time.Duration) BenchPhase {
+	p := BenchPhase{Apps: len(lat), Time: t}
+	if t > 0 {
+		p.AppsSec = float64(len(lat)) / t.Seconds()
+	}
+	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+	if len(lat) > 0 {
+		p.LatencyP50, p.LatencyP99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	}
+	return p
+}
+
+// benchClients are the benchmark's API clients, one clerk (token) each.
+type benchClients struct {
+	url       string
+	tokens    []string
+	client    *http.Client
+	failed    atomic.Int64
+	firstFail atomic.Value
+}
+
+// run takes the applications bodies (of residents ids) with one goroutine per clerk,
+// writing each one's latency (look-up and submission) to lat, and returns the elapsed time.
+func (b *benchClients) run(ctx context.Context, bodies [][]byte, ids []string, lat []time.Duration) time.Duration {
 	var next atomic.Int64
-	var failed atomic.Int64
-	var firstFail atomic.Value
 	var wg sync.WaitGroup
 	start := time.Now()
-	for c := 0; c < cfg.Clients; c++ {
+	for c := range b.tokens {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -148,36 +231,39 @@ func (s *Service) Bench(ctx context.Context, cfg BenchConfig, tmpDir string, pro
 					return
 				}
 				t0 := time.Now()
-				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(bodies[k]))
-				req.Header.Set("Authorization", "Bearer "+tok)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
+				err := b.call(ctx, "GET", "/api/v1/register/"+ids[k], b.tokens[c], nil, http.StatusOK)
 				if err == nil {
-					body, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusCreated {
-						err = fmt.Errorf("status %d: %s", resp.StatusCode, body)
-					}
+					err = b.call(ctx, "POST", "/api/v1/applications", b.tokens[c], bodies[k], http.StatusCreated)
 				}
 				if err != nil {
-					failed.Add(1)
-					firstFail.CompareAndSwap(nil, err.Error())
+					b.failed.Add(1)
+					b.firstFail.CompareAndSwap(nil, err.Error())
 				}
 				lat[k] = time.Since(t0)
 			}
 		}()
 	}
 	wg.Wait()
-	res.IntakeTime = time.Since(start)
-	res.Apps, res.Clients = len(bodies), cfg.Clients
-	res.IntakeAppsSec = float64(len(bodies)) / res.IntakeTime.Seconds()
-	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
-	if len(lat) > 0 {
-		res.LatencyP50, res.LatencyP99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	return time.Since(start)
+}
+
+func (b *benchClients) call(ctx context.Context, method, path, token string, body []byte, want int) error {
+	req, err := http.NewRequestWithContext(ctx, method, b.url+path, bytes.NewReader(body))
+	if err != nil {
+		return err
 	}
-	res.Failed = failed.Load()
-	if f, ok := firstFail.Load().(string); ok {
-		res.FirstFailure = f
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
-	return res, ctx.Err()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, got)
+	}
+	return nil
 }

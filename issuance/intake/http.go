@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,7 +25,15 @@ import (
 //	POST /api/v1/applications/{receipt}/approve  supervisor (body: none or {})
 //	POST /api/v1/applications/{receipt}/reject   supervisor (body: {"reason": "..."})
 //	GET  /api/v1/register/{id_number}            clerk: the register's record, to pre-fill
+//	GET  /api/v1/cards/{serial}/status?id_number=  verifier, office staff: valid or revoked, no personal data
 //	GET  /status/{receipt}                       public: where an application is, no personal data
+//	POST /status/{receipt}/access                public: who read the applicant's record and why
+//	                                             (body: {"date_of_birth": "YYYY-MM-DD"}, the proof)
+//
+// Reads of personal data are recorded (see Lookup); an /api request may name its
+// purpose with ?purpose= (prefill, follow-up, approval, hand-over, verification,
+// administration), else the role's default applies. Register look-ups past the
+// limits and sources past the failed-authentication limit get 429 with Retry-After.
 //
 // Every /api request carries "Authorization: Bearer <token>" (the scheme in any case, RFC 9110 §11.1).
 // A POST may carry an Idempotency-Key header (see idempotent). Every 4xx and 5xx is an RFC 9457
@@ -37,16 +46,10 @@ func (s *Service) Handler(log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /api/v1/applications/{receipt}/approve", s.auth(s.idempotent(s.handleDecide(true))))
 	mux.HandleFunc("POST /api/v1/applications/{receipt}/reject", s.auth(s.idempotent(s.handleDecide(false))))
 	mux.HandleFunc("GET /api/v1/register/{id}", s.auth(s.handleRegister))
+	mux.HandleFunc("GET /api/v1/cards/{serial}/status", s.auth(s.handleCardStatus))
+	mux.HandleFunc("POST /status/{receipt}/access", s.handleSubjectAccess)
 	mux.HandleFunc("GET /status/{receipt}", s.handleStatus)
 	return problem.Handler(log, mux)
-}
-
-type userKey struct{}
-
-// UserFrom returns the authenticated user of a request handled by the API, if any.
-func UserFrom(ctx context.Context) (User, bool) {
-	u, ok := ctx.Value(userKey{}).(User)
-	return u, ok
 }
 
 func (s *Service) auth(h func(http.ResponseWriter, *http.Request, User)) http.HandlerFunc {
@@ -58,13 +61,27 @@ func (s *Service) auth(h func(http.ResponseWriter, *http.Request, User)) http.Ha
 				problem.Field{Field: "header.Authorization", Rule: "must be Bearer <token>"})
 			return
 		}
-		u, err := s.Authenticate(r.Context(), tok)
+		ctx := WithSource(r.Context(), remoteHost(r))
+		u, err := s.Authenticate(ctx, tok)
 		if err != nil {
 			WriteError(w, r, err)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)), u)
+		ctx = WithUser(ctx, u)
+		if p := r.URL.Query().Get("purpose"); p != "" {
+			ctx = WithPurpose(ctx, p)
+		}
+		h(w, r.WithContext(ctx), u)
 	}
+}
+
+// remoteHost is the address a request comes from, without its port: failed
+// authentications are counted per host.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // BearerToken returns the token of an Authorization header value "Bearer <token>"; the scheme
@@ -141,9 +158,9 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, u User) {
 func (s *Service) handleList(w http.ResponseWriter, r *http.Request, u User) {
 	q := r.URL.Query()
 	for k := range q {
-		if k != "state" && k != "limit" {
+		if k != "state" && k != "limit" && k != "purpose" {
 			problem.Write(w, r, http.StatusBadRequest, "unknown query parameter",
-				problem.Field{Field: "query." + problem.Clean(k, 40), Rule: "unknown parameter (state, limit)"})
+				problem.Field{Field: "query." + problem.Clean(k, 40), Rule: "unknown parameter (state, limit, purpose)"})
 			return
 		}
 		if len(q[k]) > 1 {
@@ -219,6 +236,35 @@ func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request, u User)
 	reply(w, r, p, err)
 }
 
+func (s *Service) handleCardStatus(w http.ResponseWriter, r *http.Request, u User) {
+	c, err := s.CardStatus(r.Context(), u, r.PathValue("serial"), r.URL.Query().Get("id_number"))
+	reply(w, r, c, err)
+}
+
+// subjectAccessBody is the proof an applicant gives for the list of reads of their record.
+type subjectAccessBody struct {
+	DateOfBirth issuance.Date `json:"date_of_birth"`
+}
+
+func (s *Service) handleSubjectAccess(w http.ResponseWriter, r *http.Request) {
+	receipt := r.PathValue("receipt")
+	if err := CheckReceipt(receipt); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	var body subjectAccessBody
+	if !readJSON(w, r, 1<<10, false, func(b []byte) error { return issuance.DecodeJSON(b, &body) }) {
+		return
+	}
+	if body.DateOfBirth.IsZero() {
+		problem.Write(w, r, http.StatusUnprocessableEntity, "the date of birth proves the receipt",
+			problem.Field{Field: "date_of_birth", Rule: "required, YYYY-MM-DD"})
+		return
+	}
+	list, err := s.AccessesForApplicant(WithSource(r.Context(), remoteHost(r)), receipt, body.DateOfBirth)
+	reply(w, r, map[string]any{"receipt": receipt, "reads": list}, err)
+}
+
 func idRule(id string, err error) string {
 	switch {
 	case errors.Is(err, idnum.ErrProvince) && len(id) >= 3:
@@ -245,6 +291,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve issuance.ValidationError
 	var fe issuance.FieldError
 	var de *DuplicateError
+	var le *LimitError
 	switch {
 	case errors.As(err, &ve):
 		problem.Write(w, r, http.StatusUnprocessableEntity, "application is invalid", fieldsOf(ve)...)
@@ -262,10 +309,23 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		problem.Write(w, r, http.StatusBadRequest, "invalid receipt in the path", problem.Field{Field: "path.receipt", Rule: receiptRule})
 	case errors.Is(err, idnum.ErrFormat), errors.Is(err, idnum.ErrProvince), errors.Is(err, idnum.ErrRange):
 		problem.Write(w, r, http.StatusUnprocessableEntity, "invalid ID number", problem.Field{Field: "id_number", Rule: "not a valid ID number"})
+	case errors.As(err, &le):
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(le.RetryAfter.Seconds()+0.5))))
+		problem.Write(w, r, http.StatusTooManyRequests, le.Msg, problem.Field{Field: le.field(), Rule: le.rule()})
+	case errors.Is(err, ErrTokenRevoked), errors.Is(err, ErrTokenExpired):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cccd", error="invalid_token"`)
+		problem.Write(w, r, http.StatusUnauthorized, strings.TrimPrefix(err.Error(), ErrUnauthenticated.Error()+": "),
+			problem.Field{Field: "header.Authorization", Rule: "must carry a valid token"})
 	case errors.Is(err, ErrUnauthenticated):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cccd"`)
 		problem.Write(w, r, http.StatusUnauthorized, "missing or unknown token",
 			problem.Field{Field: "header.Authorization", Rule: "must carry a valid token"})
+	case errors.Is(err, ErrPurpose):
+		problem.Write(w, r, http.StatusForbidden, strings.TrimPrefix(err.Error(), "intake: "),
+			problem.Field{Field: "query.purpose", Rule: "must be a purpose this read serves"})
+	case errors.Is(err, ErrProof):
+		problem.Write(w, r, http.StatusNotFound, "receipt and date of birth do not match an application",
+			problem.Field{Field: "date_of_birth", Rule: "must be the applicant's"})
 	case errors.Is(err, ErrForbidden):
 		problem.Write(w, r, http.StatusForbidden, "not allowed for this role", problem.Field{Field: "role", Rule: "not allowed to do this"})
 	case errors.Is(err, ErrSameClerk):

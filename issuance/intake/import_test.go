@@ -101,7 +101,7 @@ func TestImportRegisterNormalizes(t *testing.T) {
 	if _, err := f.svc.ImportRegister(ctx, strings.NewReader(file), nil); err != nil {
 		t.Fatalf("import with BOM and NFD: %v", err)
 	}
-	got, err := f.svc.Lookup(ctx, p.IDNumber)
+	got, err := f.svc.Lookup(intake.WithUser(ctx, f.clerk), p.IDNumber)
 	if err != nil {
 		t.Fatal(err)
 	}

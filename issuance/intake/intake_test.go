@@ -260,7 +260,7 @@ func TestImportRegisterLargeFileNamesBadLine(t *testing.T) {
 	if err != nil || res.Rows != 5000 {
 		t.Fatalf("import: %+v %v", res, err)
 	}
-	if _, err := f.svc.Lookup(ctx, resident(t, 1000+4321, false).IDNumber); err != nil {
+	if _, err := f.svc.Lookup(intake.WithUser(ctx, f.clerk), resident(t, 1000+4321, false).IDNumber); err != nil {
 		t.Fatal(err)
 	}
 }

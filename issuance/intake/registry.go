@@ -15,8 +15,10 @@ import (
 // ErrNotInRegister means an ID number is not in the population register.
 var ErrNotInRegister = errors.New("intake: id_number: not in the population register")
 
-// Lookup returns the register's record for an ID number: what intake pre-fills.
-func (s *Service) Lookup(ctx context.Context, id string) (issuance.Person, error) {
+// register returns the register's record for an ID number, unrecorded: Submit compares
+// an application with it and discloses only the names of the fields that differ.
+// Reads for a person go through Lookup.
+func (s *Service) register(ctx context.Context, id string) (issuance.Person, error) {
 	if _, err := idnum.Parse(id); err != nil {
 		return issuance.Person{}, err
 	}

@@ -98,13 +98,16 @@ func (s *Service) Submit(ctx context.Context, clerk User, app issuance.Applicati
 	if err := app.Validate(s.Today()); err != nil {
 		return Submitted{}, err
 	}
+	if err := checkPrintable(app.Person); err != nil {
+		return Submitted{}, err
+	}
 	if app.IntakeOffice != clerk.Office {
 		return Submitted{}, fmt.Errorf("%w: intake_office %s, clerk %s works at %s", ErrWrongOffice, app.IntakeOffice, clerk.Name, clerk.Office)
 	}
 	if err := s.checkDeliveryOffice(ctx, app.Delivery.Office); err != nil {
 		return Submitted{}, err
 	}
-	reg, err := s.Lookup(ctx, app.IDNumber)
+	reg, err := s.register(ctx, app.IDNumber)
 	if err != nil {
 		return Submitted{}, err
 	}
@@ -249,13 +252,18 @@ type Filter struct {
 	Limit  int    // default 50, at most 1000
 }
 
-// List returns applications, newest first. Staff other than admins see their office only.
+// List returns applications, newest first. Staff other than admins see their office
+// only. Each listed application is a recorded read of its applicant's ID number and name.
 func (s *Service) List(ctx context.Context, u User, f Filter) ([]Summary, error) {
 	if err := require(u, RoleClerk, RoleSupervisor, RoleAdmin); err != nil {
 		return nil, err
 	}
 	if u.Role != RoleAdmin {
 		f.Office = u.Office
+	}
+	why, err := purpose(ctx, u)
+	if err != nil {
+		return nil, err
 	}
 	if f.State != "" && !lifecycle.AppState(f.State).Valid() {
 		return nil, fmt.Errorf("%w: state %q: not an application state", ErrInvalidFilter, f.State)
@@ -280,6 +288,13 @@ func (s *Service) List(ctx context.Context, u User, f Filter) ([]Summary, error)
 	if err != nil {
 		return nil, fmt.Errorf("intake: list: %w", err)
 	}
+	ids, refs := make([]string, len(out)), make([]string, len(out))
+	for i, a := range out {
+		ids[i], refs[i] = a.IDNumber, a.Receipt
+	}
+	if err := s.recordReads(ctx, u, ledger.KindList, why, ids, refs); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -301,9 +316,14 @@ type Step struct {
 	At     time.Time `json:"at"`
 }
 
-// Show returns an application with its timeline.
+// Show returns an application with its timeline, and records the read (purpose from
+// the context, WithPurpose, or the role).
 func (s *Service) Show(ctx context.Context, u User, receipt string) (Detail, error) {
 	if err := require(u, RoleClerk, RoleSupervisor, RoleAdmin); err != nil {
+		return Detail{}, err
+	}
+	why, err := purpose(ctx, u)
+	if err != nil {
 		return Detail{}, err
 	}
 	if err := CheckReceipt(receipt); err != nil {
@@ -311,7 +331,7 @@ func (s *Service) Show(ctx context.Context, u User, receipt string) (Detail, err
 	}
 	var d Detail
 	var person, delivery []byte
-	err := s.db.QueryRow(ctx, `SELECT id, receipt, id_number, state, reason, intake_office, clerk,
+	err = s.db.QueryRow(ctx, `SELECT id, receipt, id_number, state, reason, intake_office, clerk,
 		coalesce(supervisor, ''), changed_fields, created_at, updated_at, person, portrait, delivery, decision_note
 		FROM applications WHERE receipt = $1`, receipt).Scan(&d.ID, &d.Receipt, &d.IDNumber, &d.State, &d.Reason,
 		&d.IntakeOffice, &d.Clerk, &d.Supervisor, &d.ChangedFields, &d.CreatedAt, &d.UpdatedAt, &person,
@@ -334,8 +354,13 @@ func (s *Service) Show(ctx context.Context, u User, receipt string) (Detail, err
 	d.FullName = d.Application.FullName
 	d.Application.Reason = issuance.Reason(d.Reason)
 	d.Application.IntakeOffice = d.IntakeOffice
-	d.Timeline, err = s.timeline(ctx, d.ID, true)
-	return d, err
+	if d.Timeline, err = s.timeline(ctx, d.ID, true); err != nil {
+		return Detail{}, err
+	}
+	if err := s.recordReads(ctx, u, ledger.KindApplication, why, []string{d.IDNumber}, []string{d.Receipt}); err != nil {
+		return Detail{}, err
+	}
+	return d, nil
 }
 
 func (s *Service) timeline(ctx context.Context, id int64, staff bool) ([]Step, error) {

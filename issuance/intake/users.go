@@ -6,16 +6,13 @@ package intake
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cccd-project/cccd/issuance"
@@ -46,6 +43,10 @@ func (u User) Actor() ledger.Actor { return ledger.Actor{Name: u.Name, Role: u.R
 // Errors callers branch on.
 var (
 	ErrUnauthenticated = errors.New("intake: missing or unknown token")
+	ErrTokenRevoked    = fmt.Errorf("%w: the token's user was revoked", ErrUnauthenticated)
+	ErrTokenExpired    = fmt.Errorf("%w: the token expired", ErrUnauthenticated)
+	ErrAuthLimit       = errors.New("intake: too many failed authentications from this source")
+	ErrNoUser          = errors.New("intake: no such user")
 	ErrForbidden       = errors.New("intake: not allowed for this role")
 	ErrUserExists      = errors.New("intake: user already exists")
 )
@@ -65,62 +66,20 @@ type Service struct {
 	db *pgxpool.Pool
 	// Today returns the date of intake (the validation reference); tests fix it.
 	Today func() issuance.Date
+	// Now is the clock of look-up limits and token expiry; tests move it.
+	Now func() time.Time
+	// Limits bounds register look-ups and failed authentications (zero: defaults).
+	Limits Limits
+	// TokenLifetime is how long a new or rotated token is valid (zero: DefaultTokenLifetime).
+	TokenLifetime time.Duration
+	// noAccessLog turns access records and look-up limits off: only the benchmark does,
+	// to measure what they cost.
+	noAccessLog bool
 }
 
 // New returns the service on db.
 func New(db *pgxpool.Pool) *Service {
-	return &Service{db: db, Today: func() issuance.Date { return issuance.Today(vietnam) }}
-}
-
-// AddUser creates a user and returns its bearer token. The token is shown only here;
-// only its SHA-256 is stored.
-func (s *Service) AddUser(ctx context.Context, u User) (token string, err error) {
-	switch {
-	case !userName.MatchString(u.Name):
-		return "", fmt.Errorf("intake: user name %q: 2-64 of a-z 0-9 . _ -", u.Name)
-	case !roles[u.Role]:
-		return "", fmt.Errorf("intake: role %q: one of clerk, supervisor, operator, verifier, admin", u.Role)
-	case !issuance.ValidOfficeCode(u.Office):
-		return "", fmt.Errorf("intake: office %q: a province code, '-', 2-6 of A-Z 0-9 (e.g. 001-HK01)", u.Office)
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	token = "cccd_" + base64.RawURLEncoding.EncodeToString(b)
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "INSERT INTO users (name, role, office, token_hash) VALUES ($1, $2, $3, $4)",
-			u.Name, u.Role, u.Office, hashToken(token)); err != nil {
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "23505" {
-				return fmt.Errorf("%w: %s", ErrUserExists, u.Name)
-			}
-			return err
-		}
-		return ledger.Audit(ctx, tx, ledger.Entry{Actor: ledger.System("admin"), Action: "user.add",
-			Subject: "user/" + u.Name, Detail: u.Role + " at " + u.Office})
-	})
-	if err != nil {
-		return "", err
-	}
-	return token, nil
-}
-
-// Authenticate returns the user a token belongs to.
-func (s *Service) Authenticate(ctx context.Context, token string) (User, error) {
-	if token == "" {
-		return User{}, ErrUnauthenticated
-	}
-	var u User
-	err := s.db.QueryRow(ctx, "SELECT name, role, office FROM users WHERE token_hash = $1 AND NOT disabled",
-		hashToken(token)).Scan(&u.Name, &u.Role, &u.Office)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, ErrUnauthenticated
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("intake: authenticate: %w", err)
-	}
-	return u, nil
+	return &Service{db: db, Today: func() issuance.Date { return issuance.Today(vietnam) }, Now: time.Now}
 }
 
 func require(u User, allowed ...string) error {

@@ -34,6 +34,7 @@ var (
 	ErrPaused        = errors.New("workflow: batch or application is paused")
 	ErrChipUsed      = errors.New("workflow: chip serial already used")
 	ErrNoApplication = errors.New("workflow: no such application")
+	ErrNoGoodCard    = errors.New("workflow: the application has no good card (not personalized yet, or already spoiled)")
 )
 
 var lineName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)

@@ -227,6 +227,9 @@ func goodCard(ctx context.Context, tx pgx.Tx, appID int64) (string, lifecycle.Ca
 	var serial, state string
 	err := tx.QueryRow(ctx, `SELECT serial, state FROM cards WHERE application_id = $1
 		AND state NOT IN ('blank', 'spoiled', 'qc_failed', 'revoked', 'returned') FOR UPDATE`, appID).Scan(&serial, &state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", fmt.Errorf("%w: application %d", ErrNoGoodCard, appID)
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("workflow: application %d has no good card: %w", appID, err)
 	}

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/ledger"
-	"github.com/cccd-project/cccd/issuance/lifecycle"
 	"github.com/cccd-project/cccd/personalization/verify"
 	"github.com/cccd-project/cccd/smartcard/apdu"
 	"github.com/cccd-project/cccd/smartcard/emrtd"
@@ -19,34 +17,31 @@ import (
 // made for the receipt: nothing was recorded. It wraps the verdict's reasons.
 var ErrCardRefused = errors.New("workflow: card refused at hand-over")
 
-// CardStatus implements verify.StatusSource with the issuance records: table cards
-// (state revoked, or never issued) and card_reports (lost, stolen, damaged).
-func (e *Engine) CardStatus(ctx context.Context, serial, _ string) (verify.Status, error) {
-	var state, reason, id, report string
-	err := e.DB.QueryRow(ctx, `SELECT c.state, c.reason, a.id_number,
-		COALESCE((SELECT r.kind FROM card_reports r WHERE r.serial = c.serial ORDER BY r.at DESC, r.id DESC LIMIT 1), '')
-		FROM cards c JOIN applications a ON a.id = c.application_id WHERE c.serial = $1`, serial).Scan(&state, &reason, &id, &report)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return verify.Status{}, nil
+// CardStatus implements verify.StatusSource with the issuance records: table cards and
+// card_reports (lost, stolen, damaged). A card reported, revoked, or destroyed at production
+// (spoiled, failed QC, returned) is revoked; one made but not handed over yet (encoded,
+// printed, dispatched, at the office) is not issued; each with the time its state began
+// (intake.Service.CardStatus). It asks as
+// the signed-in user of ctx (intake.WithUser): the check is a recorded read of the
+// holder's record (intake.Service.CardStatus) and discloses valid or revoked, and
+// whether the card was made for idNumber, never the registry's ID number.
+func (e *Engine) CardStatus(ctx context.Context, serial, idNumber string) (verify.Status, error) {
+	u, ok := intake.UserFrom(ctx)
+	if !ok {
+		return verify.Status{}, errors.New("workflow: card status: the registry check is a recorded read and needs a signed-in user")
 	}
+	c, err := intake.New(e.DB).CardStatus(ctx, u, serial, idNumber)
 	if err != nil {
-		return verify.Status{}, fmt.Errorf("card status: %w", err)
+		return verify.Status{}, err
 	}
-	st := verify.Status{Known: true, IDNumber: id}
-	switch {
-	case report != "":
-		st.Revoked, st.Reason = true, report
-	case lifecycle.CardState(state) == lifecycle.Revoked:
-		st.Revoked, st.Reason = true, reason
-	case state != string(lifecycle.InStock) && state != string(lifecycle.Issued):
-		st.Revoked, st.Reason = true, "card is "+state+", never issued"
-	}
-	return st, nil
+	return verify.Status{Known: c.Known, Revoked: c.Revoked, NotIssued: c.NotIssued, AtOffice: c.AtOffice, Reason: c.Reason,
+		Since: c.Since, WrongHolder: c.Known && !c.HolderMatches}, nil
 }
 
 // VerifyForHandover verifies the card on t as the card made for receipt: the CAN comes
 // from the application's ID number (its last 6 digits), the card must carry the serial
-// of the card waiting at the office, and its status is read from the issuance records.
+// of the card waiting at the office, and its status is read from the issuance records
+// as the signed-in user of ctx (CardStatus).
 func (e *Engine) VerifyForHandover(ctx context.Context, receipt string, t apdu.Transmitter, opts verify.Options) (verify.Report, error) {
 	_, serial, _, err := e.CardAtOffice(ctx, receipt)
 	if err != nil {
@@ -74,7 +69,18 @@ func (e *Engine) HandVerified(ctx context.Context, actor ledger.Actor, h *Handov
 	if strings.TrimSpace(h.ReceivedBy) == "" {
 		return verify.Report{}, ErrReceiverNeeded
 	}
-	r, err := e.VerifyForHandover(ctx, h.Receipt, t, opts)
+	// The office first: staff read only the cards waiting at their own office.
+	_, _, office, err := e.CardAtOffice(ctx, h.Receipt)
+	if err != nil {
+		return verify.Report{}, err
+	}
+	if office != actor.Office {
+		return verify.Report{}, fmt.Errorf("%w: the card for %s is at %s, %s works at %s", ErrWrongOffice, h.Receipt, office, actor.Name, actor.Office)
+	}
+	if _, ok := intake.UserFrom(ctx); !ok {
+		ctx = intake.WithUser(ctx, intake.User{Name: actor.Name, Role: actor.Role, Office: actor.Office})
+	}
+	r, err := e.VerifyForHandover(intake.WithPurpose(ctx, intake.PurposeHandover), h.Receipt, t, opts)
 	if err != nil {
 		return r, err
 	}

@@ -32,8 +32,37 @@ const (
 	JobSubject   = "cccd.job.perso."
 )
 
-// EnsureStreams creates or updates the streams.
+// EnsureStreams creates or updates the streams with one replica (an embedded broker).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
+	return Streams{}.Ensure(ctx, js)
+}
+
+// Streams is how the workflow's streams are kept on a NATS JetStream cluster. Their
+// durable consumers inherit the stream's replica count, so the relay and the consumers
+// carry on (after an election) when the node leading a stream or a consumer fails.
+type Streams struct {
+	Replicas int      // copies of each stream: 3 on a cluster, 1 (the default) embedded
+	Cluster  string   // placement: the NATS cluster that holds them ("" any)
+	Tags     []string // placement: server tags the nodes must have
+}
+
+// Validate checks the replica count (JetStream allows 1 to 5).
+func (s Streams) Validate() error {
+	if s.Replicas < 0 || s.Replicas > 5 {
+		return fmt.Errorf("workflow: replicas %d: want 1 to 5", s.Replicas)
+	}
+	return nil
+}
+
+// Ensure creates or updates the streams.
+func (s Streams) Ensure(ctx context.Context, js jetstream.JetStream) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	var placement *jetstream.Placement
+	if s.Cluster != "" || len(s.Tags) > 0 {
+		placement = &jetstream.Placement{Cluster: s.Cluster, Tags: s.Tags}
+	}
 	cfgs := []jetstream.StreamConfig{
 		{Name: EventsStream, Subjects: []string{"cccd.app.>"}, Storage: jetstream.FileStorage,
 			Duplicates: 10 * time.Minute, MaxAge: 90 * 24 * time.Hour},
@@ -41,6 +70,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
 			Retention: jetstream.WorkQueuePolicy, Duplicates: 10 * time.Minute},
 	}
 	for _, c := range cfgs {
+		c.Replicas, c.Placement = max(s.Replicas, 1), placement
 		if _, err := js.CreateOrUpdateStream(ctx, c); err != nil {
 			return fmt.Errorf("workflow: stream %s: %w", c.Name, err)
 		}

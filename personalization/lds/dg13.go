@@ -33,8 +33,9 @@ type DG13 struct {
 	CardSerial          string // field 16
 }
 
-// NoExpiry is the expiry written for a card that does not expire (issued at 60 or later,
-// Law on Identification 26/2023/QH15 art. 21).
+// NoExpiry is the expiry written for a card that does not expire (issued at 58 or later:
+// 60 is the last renewal age and the two-year grace rule applies, Law on Identification
+// 26/2023/QH15 art. 21).
 const NoExpiry = "Không thời hạn"
 
 // DG13 layout constants (REFERENCE.md §5).

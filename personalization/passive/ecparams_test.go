@@ -3,17 +3,12 @@ package passive_test
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/cccd-project/cccd/hsm/pki/ecparams/ecparamstest"
 	"github.com/cccd-project/cccd/hsm/pki/trust"
@@ -23,60 +18,18 @@ import (
 	"github.com/cccd-project/cccd/smartcard/tlv"
 )
 
-// opensslTool runs openssl in dir; ok is its exit status, out what it printed.
-func opensslTool(t *testing.T, dir string, args ...string) (ok bool, out string) {
-	t.Helper()
-	cmd := exec.Command("openssl", args...)
-	cmd.Dir = dir
-	b, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("openssl (Debian package openssl is required): %v", err)
-	}
-	return err == nil, string(b)
-}
-
-func writePEM(t *testing.T, path string, c *x509.Certificate) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// explicitRefusal is OpenSSL 3's message when a certificate below the trust anchor has an
-// EC key with explicit parameters (X509_V_ERR_EC_KEY_EXPLICIT_PARAMS): a policy of OpenSSL's
-// chain building, not a judgment on the signatures.
-const explicitRefusal = "explicit ECC parameters"
-
 // opensslChain is OpenSSL's verdict on "csca issued ds": `openssl verify`, or, where OpenSSL
 // refuses the Document Signer only because its key has explicit parameters, `openssl dgst
 // -verify` of the certificate's signature with the CSCA's public key.
 func opensslChain(t *testing.T, dir string, csca, ds *x509.Certificate, hash string) bool {
 	t.Helper()
-	writePEM(t, filepath.Join(dir, "csca.pem"), csca)
-	writePEM(t, filepath.Join(dir, "ds.pem"), ds)
-	ok, out := opensslTool(t, dir, "verify", "-CAfile", "csca.pem", "ds.pem")
-	if ok || !strings.Contains(out, explicitRefusal) {
+	ecparamstest.WritePEM(t, filepath.Join(dir, "csca.pem"), csca)
+	ecparamstest.WritePEM(t, filepath.Join(dir, "ds.pem"), ds)
+	ok, out := ecparamstest.OpenSSL(t, dir, "verify", "-CAfile", "csca.pem", "ds.pem")
+	if ok || !strings.Contains(out, ecparamstest.ExplicitRefusal) {
 		return ok
 	}
-	in := cryptobyte.String(ds.Raw)
-	var cert, tbs cryptobyte.String
-	var sig cryptobyte.String
-	if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1Element(&tbs, cbasn1.SEQUENCE) ||
-		!cert.SkipASN1(cbasn1.SEQUENCE) || !cert.ReadASN1(&sig, cbasn1.BIT_STRING) || len(sig) < 1 {
-		t.Fatal("ds certificate structure")
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tbs.der"), tbs, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "sig.der"), sig[1:], 0o644); err != nil { // skip the unused-bits byte
-		t.Fatal(err)
-	}
-	if ok, out := opensslTool(t, dir, "x509", "-in", "csca.pem", "-pubkey", "-noout", "-out", "cscapub.pem"); !ok {
-		t.Fatalf("openssl x509 -pubkey: %s", out)
-	}
-	ok, _ = opensslTool(t, dir, "dgst", "-"+hash, "-verify", "cscapub.pem", "-signature", "sig.der", "tbs.der")
-	return ok
+	return ecparamstest.OpenSSLSignedBy(t, dir, ds.Raw, csca, hash)
 }
 
 // opensslSOD is OpenSSL's verdict on an EF.SOD signed by ds under csca: `openssl cms
@@ -92,12 +45,12 @@ func opensslSOD(t *testing.T, dir string, efSOD []byte, csca, ds *x509.Certifica
 	if err := os.WriteFile(filepath.Join(dir, "sod.der"), cmsDER, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	writePEM(t, filepath.Join(dir, "csca.pem"), csca)
-	ok, out := opensslTool(t, dir, "cms", "-verify", "-inform", "DER", "-in", "sod.der", "-CAfile", "csca.pem", "-purpose", "any", "-out", "/dev/null")
-	if ok || !strings.Contains(out, explicitRefusal) {
+	ecparamstest.WritePEM(t, filepath.Join(dir, "csca.pem"), csca)
+	ok, out := ecparamstest.OpenSSL(t, dir, "cms", "-verify", "-inform", "DER", "-in", "sod.der", "-CAfile", "csca.pem", "-purpose", "any", "-out", "/dev/null")
+	if ok || !strings.Contains(out, ecparamstest.ExplicitRefusal) {
 		return ok
 	}
-	ok, _ = opensslTool(t, dir, "cms", "-verify", "-noverify", "-inform", "DER", "-in", "sod.der", "-out", "/dev/null")
+	ok, _ = ecparamstest.OpenSSL(t, dir, "cms", "-verify", "-noverify", "-inform", "DER", "-in", "sod.der", "-out", "/dev/null")
 	return ok && opensslChain(t, dir, csca, ds, hash)
 }
 

@@ -24,13 +24,20 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, f := range r.Failures() {
 		fmt.Fprintf(&b, "  reason: %s\n", f.Detail)
 	}
+	if !r.JudgedAt.IsZero() {
+		fmt.Fprintf(&b, "  judged as of %s", r.JudgedAt.In(ict).Format("2006-01-02 15:04 MST"))
+		if r.ValidationModel != "" {
+			fmt.Fprintf(&b, " by the %s model", r.ValidationModel)
+		}
+		b.WriteString("\n")
+	}
 	if h := r.Holder; h != nil {
 		fmt.Fprintf(&b, "\nHolder\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		for _, kv := range [][2]string{
 			{"ID number", h.IDNumber}, {"Full name", h.FullName}, {"Date of birth", h.DateOfBirth}, {"Sex", h.Sex},
 			{"Nationality", h.Nationality}, {"Place of origin", h.PlaceOfOrigin}, {"Place of residence", h.PlaceOfResidence},
-			{"Issued", h.IssueDate}, {"Expires", h.ExpiryDate}, {"Card serial", r.Serial},
+			{"Issued", h.IssueDate}, {"Expires", h.ExpiryDate}, {"Card serial", r.Serial}, {"Issuing State", r.Issuer},
 		} {
 			if kv[1] != "" {
 				fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
@@ -50,6 +57,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, f := range r.Reasons {
 		mark, code := "ok", ""
 		switch {
+		case f.NotApplicable:
+			mark = "n/a"
 		case f.Skipped:
 			mark = "skip"
 		case !f.OK:
@@ -74,8 +83,11 @@ func (r *Report) WriteText(w io.Writer) error {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 func mrzLines(s string) []string {
-	if len(s) != 90 {
-		return []string{s}
+	switch len(s) {
+	case 90: // TD1
+		return []string{s[:30], s[30:60], s[60:]}
+	case 88: // TD3
+		return []string{s[:44], s[44:]}
 	}
-	return []string{s[:30], s[30:60], s[60:]}
+	return []string{s}
 }

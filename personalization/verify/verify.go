@@ -14,13 +14,19 @@
 //     without it) to skip the clone checks; only DG3 (fingerprints, refused with 6982
 //     behind Extended Access Control) may stay unread;
 //  4. consistency of DG1 (MRZ) with DG13 (Vietnamese personal data), and expiry;
-//  5. when a StatusSource is given, the card's status in the issuance registry
-//     (revoked, reported lost or stolen).
+//  5. when a StatusSource is given, the card's status in the issuance registry:
+//     card-revoked (revoked, reported lost or stolen, replaced, destroyed) or
+//     card-not-issued (printed, in transit or at the office, never handed over), each
+//     with the date its state began.
+//
+// Certificates are judged by the shell model for cards that expire and by the chain
+// model for cards that do not (model.go); Options.Now sets the date judged at, past or
+// future (`cccd verify --at`), and the report states it.
 //
 // The outcome is a Report: a Verdict (Genuine, NotGenuine, Unreadable), one Finding per
 // check with a stable failure code ("sod-unknown-signer", "ds-revoked",
 // "dg-hash-mismatch:DG13", "dg1-dg13-mismatch", "clone-aa-failed", "card-expired",
-// "card-revoked", "dg-missing:DG15", ...), the holder's data, the portrait and the
+// "card-revoked", "card-not-issued", "dg-missing:DG15", ...), the holder's data, the portrait and the
 // timing of every step.
 //
 // The package holds no private keys and knows no database or message broker: the
@@ -104,7 +110,8 @@ const (
 	CodeDG1DG13          = "dg1-dg13-mismatch"
 	CodeDGMalformed      = "dg-malformed" // + ":DGn"
 	CodeExpired          = "card-expired"
-	CodeRevoked          = "card-revoked"
+	CodeRevoked          = "card-revoked"           // lost, stolen, replaced, revoked or destroyed at production
+	CodeNotIssued        = "card-not-issued"        // made but never handed over: printed, in transit, at the office
 	CodeUnknownCard      = "card-unknown"           // the registry has no card with this serial
 	CodeRegistryMismatch = "card-registry-mismatch" // the registry binds the serial to another person
 	CodeSerialMismatch   = "serial-mismatch"        // not the card expected (hand-over)
@@ -116,8 +123,11 @@ type Finding struct {
 	Check   string `json:"check"`
 	OK      bool   `json:"ok"`
 	Skipped bool   `json:"skipped,omitempty"` // not run (e.g. registry unreachable); does not change the verdict
-	Code    string `json:"code,omitempty"`    // failure code when !OK
-	Detail  string `json:"detail"`
+	// NotApplicable: a CCCD-only check (DG13, registry status) on a document of another
+	// State; Skipped is also set.
+	NotApplicable bool   `json:"not_applicable,omitempty"`
+	Code          string `json:"code,omitempty"` // failure code when !OK
+	Detail        string `json:"detail"`
 }
 
 // Step is one timed step of a verification.
@@ -149,18 +159,28 @@ type Holder struct {
 
 // Report is the result of Verify.
 type Report struct {
-	Verdict  Verdict   `json:"verdict"`
-	Code     string    `json:"code,omitempty"` // the first failure code; empty when genuine
-	Reasons  []Finding `json:"reasons"`
-	Access   string    `json:"access,omitempty"` // PACE-CAN, PACE-MRZ or BAC
-	Serial   string    `json:"serial,omitempty"` // card serial (DG13 field 16)
-	Holder   *Holder   `json:"holder,omitempty"`
-	Portrait []byte    `json:"-"` // DG2's JPEG
+	Verdict Verdict   `json:"verdict"`
+	Code    string    `json:"code,omitempty"` // the first failure code; empty when genuine
+	Reasons []Finding `json:"reasons"`
+	Access  string    `json:"access,omitempty"` // PACE-CAN, PACE-MRZ or BAC
+	Serial  string    `json:"serial,omitempty"` // card serial (DG13 field 16)
+	Holder  *Holder   `json:"holder,omitempty"`
+	// Issuer is the issuing State in DG1 of a document of another State (empty for a CCCD
+	// card: see OwnIssuer), and Document that document's DG1.
+	Issuer   string        `json:"issuer,omitempty"`
+	Document *lds.Document `json:"document,omitempty"`
+	Portrait []byte        `json:"-"` // DG2's JPEG
 	// DocumentSigner and CSCA are the subjects of the certificates of Passive Authentication.
-	DocumentSigner string        `json:"document_signer,omitempty"`
-	CSCA           string        `json:"csca,omitempty"`
-	Steps          []Step        `json:"steps"`
-	Total          time.Duration `json:"total_ns"`
+	DocumentSigner string `json:"document_signer,omitempty"`
+	CSCA           string `json:"csca,omitempty"`
+	// JudgedAt is the time the card was judged at (Options.Now: today, or `cccd verify --at`).
+	JudgedAt time.Time `json:"judged_at"`
+	// ValidationModel is how the certificates were judged (ModelShell or ModelChain, see
+	// model.go), ModelDetail what that meant for this card.
+	ValidationModel string        `json:"validation_model,omitempty"`
+	ModelDetail     string        `json:"model_detail,omitempty"`
+	Steps           []Step        `json:"steps"`
+	Total           time.Duration `json:"total_ns"`
 }
 
 // Failures returns the findings that failed.
@@ -199,10 +219,16 @@ func (r *Report) Err() error {
 
 // Status is a card's status in the issuance registry.
 type Status struct {
-	Known    bool   `json:"known"`               // the registry has a card with this serial
-	Revoked  bool   `json:"revoked"`             // revoked, reported lost or stolen
-	Reason   string `json:"reason,omitempty"`    // why it is revoked: lost, stolen, damaged, ...
-	IDNumber string `json:"id_number,omitempty"` // the personal identification number the card was made for
+	Known     bool      `json:"known"`                // the registry has a card with this serial
+	Revoked   bool      `json:"revoked"`              // revoked, reported lost or stolen, replaced, destroyed
+	NotIssued bool      `json:"not_issued,omitempty"` // made but not handed over yet (printed, in transit, at the office)
+	Reason    string    `json:"reason,omitempty"`     // why it is revoked (lost, stolen, damaged, ...) or where it is (printed, dispatched, in_stock)
+	Since     time.Time `json:"since,omitzero"`       // when that state began
+	IDNumber  string    `json:"id_number,omitempty"`  // the personal identification number the card was made for
+	AtOffice  bool      `json:"at_office,omitempty"`  // not issued, waiting at the receiving office for its hand-over
+	// WrongHolder: the registry made the card for another ID number than the chip's (a
+	// source that discloses no personal data says so instead of giving IDNumber).
+	WrongHolder bool `json:"wrong_holder,omitempty"`
 }
 
 // StatusSource tells the status of a card in the issuance registry. Its error means the
@@ -242,6 +268,7 @@ type verification struct {
 	// complete: every file EF.COM lists was read (the read succeeded, or failed only in
 	// Active Authentication, its last step), so an unread data group is a hidden one.
 	complete bool
+	foreign  bool // DG1 names another issuing State than OwnIssuer
 	r        *Report
 	last     time.Time
 	start    time.Time
@@ -269,6 +296,7 @@ func (v *verification) step(name string) {
 func Verify(ctx context.Context, t apdu.Transmitter, creds emrtd.Credentials, opts Options) Report {
 	start := time.Now()
 	v := &verification{opts: opts, r: &Report{}, last: start, start: start}
+	v.r.JudgedAt = v.now()
 	defer func() { v.r.Total = time.Since(start) }()
 	if err := opts.Validate(); err != nil {
 		v.fail(CheckConfig, CodeConfig, err.Error())
@@ -302,10 +330,16 @@ func (v *verification) run(ctx context.Context, doc *emrtd.Document, readErr err
 		}
 		return
 	}
+	dg1 := v.issuer(doc)
 	v.passive(doc)
 	v.step("passive authentication")
 	v.cloneChecks(doc, readErr)
 	if readErr != nil && !errors.Is(readErr, emrtd.ErrActiveAuthentication) {
+		return
+	}
+	if v.foreign {
+		v.foreignDocument(doc, dg1)
+		v.step("consistency checks")
 		return
 	}
 	dg13 := v.consistency(doc)
@@ -412,14 +446,13 @@ func dgCode(code string, n int) string { return fmt.Sprintf("%s:DG%d", code, n) 
 
 // passive performs Passive Authentication (ICAO 9303-11 §5.1) and the completeness check.
 func (v *verification) passive(doc *emrtd.Document) {
-	now := v.now()
-	res, err := passive.Verify(doc.SOD, doc.DataGroups, v.opts.Trust, now)
+	res, err := v.passiveAt(doc, v.now())
 	if res != nil {
 		v.r.DocumentSigner, v.r.CSCA = res.DSSubject, res.CSCASubject
 	}
 	switch {
 	case err == nil:
-		v.pass(CheckPassive, fmt.Sprintf("EF.SOD signed by %s, issued by trusted CSCA %s", res.DSSubject, res.CSCASubject))
+		v.pass(CheckPassive, fmt.Sprintf("EF.SOD signed by %s, issued by trusted CSCA %s; %s", res.DSSubject, res.CSCASubject, v.r.ModelDetail))
 	case errors.Is(err, passive.ErrSOD):
 		v.fail(CheckPassive, CodeSODMalformed, err.Error())
 	case errors.Is(err, passive.ErrSignature):
@@ -504,7 +537,10 @@ func (v *verification) cloneChecks(doc *emrtd.Document, readErr error) {
 	case listed[15] && readErr == nil:
 		v.fail(CheckActive, dgCode(CodeMissing, 15), "EF.SOD lists DG15 but Active Authentication was not performed")
 	}
-	if !listed[14] && !listed[15] && readErr == nil {
+	if !listed[14] && !listed[15] && readErr == nil && v.foreign {
+		v.add(Finding{Check: checkCloneTest, OK: true, Skipped: true,
+			Detail: "this document offers neither Chip Authentication nor Active Authentication (optional in ICAO 9303-11 §6)"})
+	} else if !listed[14] && !listed[15] && readErr == nil {
 		v.fail(checkCloneTest, CodeNoCloneCheck, "EF.SOD lists neither DG14 nor DG15: the chip cannot prove it is not a copy")
 	}
 }
@@ -590,6 +626,14 @@ func (v *verification) expiry(dg13 *lds.DG13) {
 	v.pass(CheckExpiry, "valid until "+dg13.ExpiryDate)
 }
 
+// since says when a registry state began, if known.
+func since(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return " since " + t.In(ict).Format(time.DateOnly)
+}
+
 // ict is Vietnam's time zone: a card is valid through its expiry day, local time.
 var ict = time.FixedZone("ICT", 7*3600)
 
@@ -619,7 +663,15 @@ func (v *verification) status(ctx context.Context, dg13 *lds.DG13) {
 		if reason == "" {
 			reason = "revoked"
 		}
-		v.fail(CheckStatus, CodeRevoked, fmt.Sprintf("card %s is revoked in the registry (%s)", dg13.CardSerial, reason))
+		v.fail(CheckStatus, CodeRevoked, fmt.Sprintf("card %s is revoked in the registry (%s)%s", dg13.CardSerial, reason, since(st.Since)))
+	case st.WrongHolder:
+		v.fail(CheckStatus, CodeRegistryMismatch, fmt.Sprintf("the registry made card %s for another ID number than the chip's %s",
+			dg13.CardSerial, dg13.IDNumber))
+	case st.NotIssued && st.AtOffice && v.opts.ExpectSerial != "" && v.opts.ExpectSerial == dg13.CardSerial:
+		v.pass(CheckStatus, fmt.Sprintf("card %s waits at the office for this hand-over%s", dg13.CardSerial, since(st.Since)))
+	case st.NotIssued:
+		v.fail(CheckStatus, CodeNotIssued, fmt.Sprintf("card %s was never handed over to its holder: %s%s; a card in circulation before its hand-over was taken from the production line or a shipment",
+			dg13.CardSerial, st.Reason, since(st.Since)))
 	case st.IDNumber != "" && st.IDNumber != dg13.IDNumber:
 		v.fail(CheckStatus, CodeRegistryMismatch, fmt.Sprintf("the registry made card %s for ID %s, the chip says %s",
 			dg13.CardSerial, st.IDNumber, dg13.IDNumber))

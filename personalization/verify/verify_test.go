@@ -117,6 +117,7 @@ func TestVerify(t *testing.T) {
 	for _, s := range []string{"VNGOOD0001", "VNGOODBP01", "VNGOODMRZ1", "VNEXPECT01"} {
 		reg.cards[s] = verify.Status{Known: true, IDNumber: app.IDNumber}
 	}
+	reg.cards["VNOTHERID1"] = verify.Status{Known: true, WrongHolder: true} // a registry that discloses no ID number
 
 	cases := []struct {
 		name    string
@@ -182,6 +183,8 @@ func TestVerify(t *testing.T) {
 		}), verdict: verify.NotGenuine, code: "dg-missing:DG15"},
 		{name: "expired card", serial: "VNEXPIRED1", spec: with(func(s *verifytest.Spec) { s.Issue = expiredIssue }),
 			verdict: verify.NotGenuine, code: verify.CodeExpired},
+		{name: "registry made the card for another holder", serial: "VNOTHERID1", spec: good, opts: verify.Options{Status: reg},
+			verdict: verify.NotGenuine, code: verify.CodeRegistryMismatch},
 		{name: "revoked in registry", serial: revokedSerial, spec: good, opts: verify.Options{Status: reg},
 			verdict: verify.NotGenuine, code: verify.CodeRevoked},
 		{name: "unknown to registry", serial: "VNNOTMADE1", spec: good, opts: verify.Options{Status: reg},

@@ -13,8 +13,9 @@ const (
 	Female = "Nữ"
 )
 
-// NoExpiry is printed as the expiry date of a card issued at 60 or later
-// (Law on Identification 26/2023/QH15 art. 21).
+// NoExpiry is printed as the expiry date of a card issued at 58 or later
+// (Law on Identification 26/2023/QH15 art. 21: 60 is the last renewal age, and a card issued
+// within the two years before it runs to the age after it, which does not exist).
 const NoExpiry = "Không thời hạn"
 
 // ErrInvalidCard is matched (errors.Is) by every validation failure of a Card.

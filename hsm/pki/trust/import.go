@@ -55,6 +55,20 @@ type ImportReport struct {
 	Refused        []Refusal           `json:"refused"`
 	ByReason       map[string]int      `json:"refused_by_reason"`
 	ByCountry      map[string]*Counts  `json:"by_country"`
+
+	links map[string]bool // DER of the link certificates among Added
+}
+
+// IsLink reports whether c, one of Added, is a link certificate.
+func (r *ImportReport) IsLink(c *x509.Certificate) bool { return r.links[string(c.Raw)] }
+
+func (r *ImportReport) addedLink(c *x509.Certificate) {
+	r.added(c)
+	r.Links++
+	if r.links == nil {
+		r.links = map[string]bool{}
+	}
+	r.links[string(c.Raw)] = true
 }
 
 // ImportList verifies a CSCA Master List (ICAO 9303-12 §9) and adds its certificates one
@@ -115,8 +129,7 @@ func (s *Store) ImportList(der []byte, at time.Time, source string) (*ImportRepo
 			continue
 		}
 		if fresh[string(c.Raw)] {
-			r.added(c)
-			r.Links++
+			r.addedLink(c)
 			continue
 		}
 		if s.holdsLocked(c) {
@@ -143,8 +156,7 @@ func (s *Store) ImportList(der []byte, at time.Time, source string) (*ImportRepo
 			}
 			s.cscas = append(s.cscas, e.Cert)
 			s.setSourceLocked(e.Cert, source)
-			r.added(e.Cert)
-			r.Links++
+			r.addedLink(e.Cert)
 			progress = true
 			return true
 		})

@@ -18,6 +18,7 @@ const sourcesFile = "sources.json"
 type Entry struct {
 	Cert   *x509.Certificate
 	Source string // e.g. "add-csca DE_ROOT_CA_CSCA07.cer", "master list DE_ML_....ml"; "" when not recorded
+	Link   bool   // a link certificate (ICAO 9303-12 §5.1.1), not a self-signed CSCA
 }
 
 // Entries returns the trusted certificates with their sources.
@@ -26,7 +27,7 @@ func (s *Store) Entries() []Entry {
 	defer s.mu.RUnlock()
 	out := make([]Entry, 0, len(s.cscas))
 	for _, c := range s.cscas {
-		out = append(out, Entry{Cert: c, Source: s.sources[fileName(c.Raw, ".der")]})
+		out = append(out, Entry{Cert: c, Source: s.sources[fileName(c.Raw, ".der")], Link: !isAnchor(c)})
 	}
 	return out
 }

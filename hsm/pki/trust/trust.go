@@ -75,7 +75,8 @@ func (s *Store) addLocked(c *x509.Certificate) error {
 			return nil
 		}
 	}
-	if !bytes.Equal(c.RawSubject, c.RawIssuer) || c.CheckSignatureFrom(c) != nil {
+	otherKey := len(c.SubjectKeyId) > 0 && len(c.AuthorityKeyId) > 0 && !bytes.Equal(c.SubjectKeyId, c.AuthorityKeyId)
+	if otherKey || !verifiesItself(c) {
 		if s.issuerOf(c) == nil {
 			return fmt.Errorf("%w: link certificate %s", ErrUnknownSigner, c.Subject)
 		}
@@ -219,6 +220,17 @@ func selfSigned(c *x509.Certificate) bool { return bytes.Equal(c.RawSubject, c.R
 // certificate can carry its issuer's name as subject (a new key under the same name).
 func verifiesItself(c *x509.Certificate) bool { return selfSigned(c) && c.CheckSignatureFrom(c) == nil }
 
+// isAnchor reports whether c, read back from a saved store, is a self-signed CSCA rather than
+// a link certificate: same name as its issuer and its own key identifier as the authority
+// key identifier (ICAO 9303-12 §7.1.1 makes both mandatory), else its own key verifies it.
+// Loading a store of a few hundred foreign CSCAs thus checks no self-signature twice.
+func isAnchor(c *x509.Certificate) bool {
+	if selfSigned(c) && len(c.SubjectKeyId) > 0 && len(c.AuthorityKeyId) > 0 {
+		return bytes.Equal(c.SubjectKeyId, c.AuthorityKeyId)
+	}
+	return verifiesItself(c)
+}
+
 func fileName(der []byte, ext string) string {
 	h := sha256.Sum256(der)
 	return hex.EncodeToString(h[:10]) + ext
@@ -250,8 +262,8 @@ func Load(fsys fs.FS) (*Store, error) {
 		if err := isCSCA(c); err != nil {
 			return nil, err
 		}
-		if verifiesItself(c) {
-			s.cscas = append(s.cscas, c) // as AddCSCA, without checking the signature twice
+		if isAnchor(c) {
+			s.cscas = append(s.cscas, c) // as AddCSCA: the anchor's self-signature was checked when it was added
 		} else {
 			links = append(links, c)
 		}

@@ -306,3 +306,20 @@ func ExpiredIssueDate(birth issuance.Date) (issuance.Date, bool) {
 	}
 	return issuance.Date{}, false
 }
+
+// ApplicationAged is Application for a holder who is age years old on day: the date of birth
+// and the ID number's century, sex and year digits (REFERENCE.md §2) are changed to match.
+func ApplicationAged(seed int64, age int, day issuance.Date) (issuance.Application, error) {
+	app, err := Application(seed)
+	if err != nil {
+		return app, err
+	}
+	birth := day.AddYears(-age)
+	g := (birth.Year/100 - 19) * 2
+	if app.Person.Sex == issuance.SexFemale {
+		g++
+	}
+	app.Person.DateOfBirth = birth
+	app.IDNumber = fmt.Sprintf("%s%d%02d%s", app.IDNumber[:3], g, birth.Year%100, app.IDNumber[6:])
+	return app, nil
+}

@@ -1,0 +1,305 @@
+package intake_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cccd-project/cccd/issuance"
+	"github.com/cccd-project/cccd/issuance/intake"
+	"github.com/cccd-project/cccd/issuance/ledger"
+)
+
+// clock is a test clock the service reads; tests move it.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func accesses(t *testing.T, f *fixture, filter ledger.AccessFilter) []ledger.AccessRecord {
+	t.Helper()
+	recs, err := ledger.Accesses(context.Background(), f.pool, filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func auditIntact(t *testing.T, f *fixture) {
+	t.Helper()
+	rep, err := ledger.VerifyAudit(context.Background(), f.pool)
+	if err != nil || !rep.OK() {
+		t.Fatalf("audit log: %+v %v", rep, err)
+	}
+}
+
+// TestLookupLimit: a clerk past the per-minute or per-day limit of register look-ups is
+// refused with 429 and a message saying why, and the refusal is itself recorded.
+func TestLookupLimit(t *testing.T) {
+	p := resident(t, 21, true)
+	f := setup(t, p)
+	clk := &clock{time.Date(2026, 11, 20, 3, 0, 10, 0, time.UTC)} // 10:00 in Vietnam
+	f.svc.Now = clk.now
+	f.svc.Limits = intake.Limits{LookupsPerMinute: 3, LookupsPerDay: 5}
+	srv := httptest.NewServer(f.svc.Handler(nil))
+	defer srv.Close()
+	lookup := func() (int, string, http.Header) {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/register/"+p.IDNumber, nil)
+		req.Header.Set("Authorization", "Bearer "+f.tokens["lan.clerk"])
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Detail string } // RFC 9457 problem details
+		json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Detail, resp.Header
+	}
+	for i := 0; i < 3; i++ {
+		if code, msg, _ := lookup(); code != http.StatusOK {
+			t.Fatalf("look-up %d: %d %s", i+1, code, msg)
+		}
+	}
+	code, msg, h := lookup()
+	if code != http.StatusTooManyRequests || !strings.Contains(msg, "more than 3 register look-ups this minute") ||
+		!strings.Contains(msg, "recorded") || h.Get("Retry-After") != "50" {
+		t.Fatalf("4th look-up in a minute: %d %q Retry-After %q; want 429 naming the limit, Retry-After 50", code, msg, h.Get("Retry-After"))
+	}
+	// Another clerk is not limited by lan.clerk's look-ups.
+	if _, err := f.svc.Lookup(intake.WithUser(context.Background(), f.clerk2), p.IDNumber); err != nil {
+		t.Fatalf("another clerk: %v", err)
+	}
+	// Every attempt counts, refused ones too: the 4 of the first minute leave one for the day.
+	clk.t = clk.t.Add(time.Minute)
+	if code, msg, _ := lookup(); code != http.StatusOK {
+		t.Fatalf("next minute: %d %s", code, msg)
+	}
+	if code, msg, _ := lookup(); code != http.StatusTooManyRequests || !strings.Contains(msg, "more than 5 register look-ups today") {
+		t.Fatalf("6th look-up of the day: %d %q", code, msg)
+	}
+	clk.t = clk.t.Add(24 * time.Hour)
+	if code, msg, _ := lookup(); code != http.StatusOK {
+		t.Fatalf("next day: %d %s", code, msg)
+	}
+
+	recs := accesses(t, f, ledger.AccessFilter{User: "lan.clerk"})
+	var kinds []string
+	for _, r := range recs {
+		kinds = append(kinds, r.Kind)
+		if r.IDNumber != p.IDNumber || r.Role != "clerk" || r.Office != office || r.Purpose != intake.PurposePrefill {
+			t.Errorf("access record %+v: want %s's record read by a clerk of %s to pre-fill", r, p.IDNumber, office)
+		}
+	}
+	want := "register register register refused register refused register"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Fatalf("lan.clerk's access records: %s\nwant %s", got, want)
+	}
+	if !strings.Contains(recs[3].Outcome, "refused: over 3 look-ups per minute") {
+		t.Errorf("refusal's outcome: %q", recs[3].Outcome)
+	}
+	auditIntact(t, f)
+}
+
+// TestLookupPurpose: a look-up serves a pre-fill only (or a supervisor's approval); it
+// needs a signed-in user.
+func TestLookupPurpose(t *testing.T) {
+	p := resident(t, 22, false)
+	f := setup(t, p)
+	ctx := intake.WithUser(context.Background(), f.clerk)
+	if _, err := f.svc.Lookup(intake.WithPurpose(ctx, intake.PurposeHandover), p.IDNumber); !errors.Is(err, intake.ErrPurpose) {
+		t.Fatalf("look-up for a hand-over: %v, want ErrPurpose", err)
+	}
+	if _, err := f.svc.Lookup(intake.WithPurpose(ctx, "curiosity"), p.IDNumber); !errors.Is(err, intake.ErrPurpose) {
+		t.Fatalf("look-up for an unknown purpose: %v, want ErrPurpose", err)
+	}
+	if _, err := f.svc.Lookup(context.Background(), p.IDNumber); !errors.Is(err, intake.ErrUnauthenticated) {
+		t.Fatalf("look-up without a user: %v", err)
+	}
+	if _, err := f.svc.Lookup(ctx, resident(t, 23, false).IDNumber); !errors.Is(err, intake.ErrNotInRegister) {
+		t.Fatalf("look-up of someone not in the register: %v", err)
+	}
+	recs := accesses(t, f, ledger.AccessFilter{})
+	if len(recs) != 1 || recs[0].Outcome != "not in register" {
+		t.Fatalf("refused purposes read nothing and record nothing; the miss is recorded: %+v", recs)
+	}
+}
+
+// TestShowAndListRecordReads: viewing an application and listing applications are
+// recorded reads, with the purpose the caller names or the role's default.
+func TestShowAndListRecordReads(t *testing.T) {
+	ctx := context.Background()
+	p, q := resident(t, 24, true), resident(t, 25, false)
+	f := setup(t, p, q)
+	var receipts []string
+	for _, person := range []issuance.Person{p, q} {
+		sub, err := f.svc.Submit(ctx, f.clerk, application(t, person))
+		if err != nil {
+			t.Fatal(err)
+		}
+		receipts = append(receipts, sub.Receipt)
+	}
+	if _, err := f.svc.Show(intake.WithPurpose(ctx, intake.PurposeHandover), f.sup, receipts[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Show(ctx, f.sup, receipts[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Show(ctx, f.otherSup, receipts[1]); !errors.Is(err, intake.ErrNotFound) {
+		t.Fatalf("another office's supervisor: %v", err)
+	}
+	if _, err := f.svc.List(ctx, f.clerk, intake.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Show(intake.WithPurpose(ctx, "gossip"), f.sup, receipts[0]); !errors.Is(err, intake.ErrPurpose) {
+		t.Fatalf("show for an unknown purpose: %v", err)
+	}
+	var got []string
+	for _, r := range accesses(t, f, ledger.AccessFilter{}) {
+		got = append(got, r.User+" "+r.Kind+" "+r.IDNumber+" "+r.Purpose+" "+r.Ref)
+	}
+	want := []string{
+		"hoa.sup application " + p.IDNumber + " hand-over " + receipts[0],
+		"hoa.sup application " + q.IDNumber + " approval " + receipts[1],
+		"lan.clerk list " + q.IDNumber + " follow-up " + receipts[1],
+		"lan.clerk list " + p.IDNumber + " follow-up " + receipts[0],
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("access records:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if recs := accesses(t, f, ledger.AccessFilter{IDNumber: p.IDNumber}); len(recs) != 2 {
+		t.Fatalf("reads of %s: %+v", p.IDNumber, recs)
+	}
+	auditIntact(t, f)
+}
+
+// TestAccessLogDetectsTampering: an access record is an audit entry, so an edited or
+// deleted one is found by the audit verification.
+func TestAccessLogDetectsTampering(t *testing.T) {
+	for _, tc := range []struct{ name, sql, want string }{
+		{"edited purpose", `UPDATE audit_log SET detail = replace(detail, 'prefill', 'approval')
+			WHERE action = 'access.register' AND seq = (SELECT min(seq) FROM audit_log WHERE action = 'access.register')`, "edited"},
+		{"edited reader", `UPDATE audit_log SET actor = 'someone.else' WHERE action = 'access.register'`, "edited"},
+		{"deleted read", `DELETE FROM audit_log WHERE action = 'access.register'`, "deleted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			p := resident(t, 26, true)
+			f := setup(t, p)
+			uctx := intake.WithUser(ctx, f.clerk)
+			for i := 0; i < 2; i++ {
+				if _, err := f.svc.Lookup(uctx, p.IDNumber); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Later entries on the same chains, so that a deletion is a gap, not only a cut tail.
+			if _, err := f.svc.Submit(uctx, f.clerk, application(t, p)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Lookup(uctx, p.IDNumber); err != nil {
+				t.Fatal(err)
+			}
+			auditIntact(t, f)
+			// The table refuses UPDATE and DELETE by rule; an attacker with DDL rights drops the rules first.
+			if _, err := f.pool.Exec(ctx, "DROP RULE audit_log_no_update ON audit_log; DROP RULE audit_log_no_delete ON audit_log"); err != nil {
+				t.Fatal(err)
+			}
+			if tag, err := f.pool.Exec(ctx, tc.sql); err != nil || tag.RowsAffected() == 0 {
+				t.Fatalf("tampering: %v %v", tag, err)
+			}
+			rep, err := ledger.VerifyAudit(ctx, f.pool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, pr := range rep.Problems {
+				found = found || strings.Contains(pr.Reason, tc.want)
+			}
+			if rep.OK() || !found {
+				t.Fatalf("verification after %s: %+v, want a problem saying %q", tc.name, rep.Problems, tc.want)
+			}
+		})
+	}
+}
+
+// TestPublicStatusHasNoPersonalData: the public status page carries states and dates
+// only; the list of who read the record needs the receipt and the date of birth.
+func TestPublicStatusHasNoPersonalData(t *testing.T) {
+	ctx := context.Background()
+	p := resident(t, 27, true)
+	f := setup(t, p)
+	uctx := intake.WithUser(ctx, f.clerk)
+	if _, err := f.svc.Lookup(uctx, p.IDNumber); err != nil {
+		t.Fatal(err)
+	}
+	app := application(t, p)
+	sub, err := f.svc.Submit(uctx, f.clerk, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Show(ctx, f.sup, sub.Receipt); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f.svc.Handler(nil))
+	defer srv.Close()
+	code, body := do(t, srv, "GET", "/status/"+sub.Receipt, "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("status: %d %s", code, body)
+	}
+	personal := []string{p.IDNumber, p.FullName, "Nguyễn", p.DateOfBirth.String(), p.DateOfBirth.DDMMYYYY(), p.PlaceOfResidence,
+		p.PlaceOfOrigin, p.Father, p.Mother, base64.StdEncoding.EncodeToString(app.Portrait)[:40], "lan.clerk", "hoa.sup"}
+	for _, s := range personal {
+		if strings.Contains(string(body), s) || strings.Contains(string(body), jsonEscaped(s)) {
+			t.Errorf("public status carries %q: %s", s, body)
+		}
+	}
+
+	code, body = do(t, srv, "POST", "/status/"+sub.Receipt+"/access", "", []byte(`{"date_of_birth": "1990-03-16"}`))
+	if code != http.StatusNotFound || strings.Contains(string(body), "lan.clerk") {
+		t.Fatalf("wrong date of birth: %d %s, want 404 and nothing", code, body)
+	}
+	code, body = do(t, srv, "POST", "/status/"+sub.Receipt+"/access", "", []byte(`{"date_of_birth": "`+p.DateOfBirth.String()+`"}`))
+	var got struct {
+		Reads []intake.SubjectAccess `json:"reads"`
+	}
+	if err := json.Unmarshal(body, &got); code != http.StatusOK || err != nil {
+		t.Fatalf("who read my record: %d %s %v", code, body, err)
+	}
+	if len(got.Reads) != 2 || got.Reads[0].User != "lan.clerk" || got.Reads[0].Purpose != "prefill" ||
+		got.Reads[1].User != "hoa.sup" || got.Reads[1].Purpose != "approval" || got.Reads[1].Office != office {
+		t.Fatalf("who read my record: %s", body)
+	}
+}
+
+func jsonEscaped(s string) string {
+	b, _ := json.Marshal(s)
+	return strings.Trim(string(b), `"`)
+}
+
+// TestApplicantProofLimited: wrong dates of birth count against the source like
+// failed authentications.
+func TestApplicantProofLimited(t *testing.T) {
+	ctx := intake.WithSource(context.Background(), "192.0.2.7")
+	p := resident(t, 28, false)
+	f := setup(t, p)
+	f.svc.Limits = intake.Limits{AuthFailures: 3}
+	sub, err := f.svc.Submit(ctx, f.clerk, application(t, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := 1; d <= 3; d++ {
+		if _, err := f.svc.AccessesForApplicant(ctx, sub.Receipt, p.DateOfBirth.AddYears(d)); !errors.Is(err, intake.ErrProof) {
+			t.Fatalf("guess %d: %v", d, err)
+		}
+	}
+	if _, err := f.svc.AccessesForApplicant(ctx, sub.Receipt, p.DateOfBirth); !errors.Is(err, intake.ErrAuthLimit) {
+		t.Fatalf("after 3 failed proofs even the right one is refused: %v", err)
+	}
+	if _, err := f.svc.AccessesForApplicant(intake.WithSource(ctx, "192.0.2.8"), sub.Receipt, p.DateOfBirth); err != nil {
+		t.Fatalf("another source: %v", err)
+	}
+}
