@@ -224,8 +224,14 @@ type Page struct {
 	flash   string
 }
 
-// Ctx returns the request's context.
-func (p *Page) Ctx() context.Context { return p.R.Context() }
+// Ctx returns the request's context, carrying the signed-in user (intake.WithUser).
+func (p *Page) Ctx() context.Context {
+	if p.User.Name != "" {
+		// The signed-in user: reads of personal data made with it are recorded as theirs.
+		return intake.WithUser(p.R.Context(), p.User)
+	}
+	return p.R.Context()
+}
 
 // LoggedIn reports whether the request has a session.
 func (p *Page) LoggedIn() bool { return p.session != nil }
