@@ -158,9 +158,9 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request, u User) {
 func (s *Service) handleList(w http.ResponseWriter, r *http.Request, u User) {
 	q := r.URL.Query()
 	for k := range q {
-		if k != "state" && k != "limit" {
+		if k != "state" && k != "limit" && k != "purpose" {
 			problem.Write(w, r, http.StatusBadRequest, "unknown query parameter",
-				problem.Field{Field: "query." + problem.Clean(k, 40), Rule: "unknown parameter (state, limit)"})
+				problem.Field{Field: "query." + problem.Clean(k, 40), Rule: "unknown parameter (state, limit, purpose)"})
 			return
 		}
 		if len(q[k]) > 1 {
