@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cccd-project/cccd/issuance/store/storetest"
 	"github.com/cccd-project/cccd/issuance/intake"
+	"github.com/cccd-project/cccd/issuance/store/storetest"
 	"github.com/cccd-project/cccd/issuance/workflow"
 	"github.com/cccd-project/cccd/personalization/verify"
 	"github.com/cccd-project/cccd/personalization/verify/verifytest"
