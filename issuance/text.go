@@ -13,19 +13,47 @@ import (
 // space inside collapsed to one ASCII space: "  Nguyễn   Văn\tĐức " -> "Nguyễn Văn Đức" (decomposed input such as
 // "e\u0302\u0301" becomes the single letter "ế"). Invalid UTF-8 is left as it is, for the rules to refuse.
 func NormalizeName(s string) string {
-	if !utf8.ValidString(s) {
+	valid, nfc := textForm(s)
+	switch {
+	case !valid:
 		return s
+	case nfc && strings.TrimSpace(s) == s && !strings.Contains(s, "  ") && strings.IndexFunc(s, isOtherSpace) < 0:
+		return s // already normal: the common case, without allocating
 	}
 	return strings.Join(strings.Fields(norm.NFC.String(s)), " ")
+}
+
+func isOtherSpace(r rune) bool { return r != ' ' && unicode.IsSpace(r) }
+
+// textForm reports whether s is valid UTF-8 and whether it is in NFC. A string of ASCII and precomposed
+// Vietnamese letters only (nearly every one) is NFC without asking package norm: none of those characters
+// decomposes under NFC or composes with its neighbour.
+func textForm(s string) (valid, nfc bool) {
+	simple := true
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return false, false
+		}
+		simple = simple && isVietnameseLetter(r)
+		i += size
+	}
+	return true, simple || norm.NFC.IsNormalString(s)
 }
 
 // normalizeText NFC-normalizes s and trims surrounding white space, keeping inner spacing. Invalid UTF-8
 // is left as it is, for the rules to refuse.
 func normalizeText(s string) string {
-	if !utf8.ValidString(s) {
+	valid, nfc := textForm(s)
+	if !valid {
 		return s
 	}
-	if !norm.NFC.IsNormalString(s) {
+	if !nfc {
 		s = norm.NFC.String(s)
 	}
 	return strings.TrimFunc(s, unicode.IsSpace)
@@ -56,11 +84,11 @@ func CheckNote(field, s string, maxRunes int) error {
 // checkEncoding applies the rules every text shares and reports whether the character rules may run:
 // valid UTF-8 in NFC, at most maxRunes characters, no surrounding spaces.
 func checkEncoding(add func(field, rule string), field, s string, maxRunes int) bool {
-	if !utf8.ValidString(s) {
+	switch valid, nfc := textForm(s); {
+	case !valid:
 		add(field, "must be valid UTF-8")
 		return false
-	}
-	if !norm.NFC.IsNormalString(s) {
+	case !nfc:
 		add(field, "must be in Unicode NFC")
 		return false
 	}

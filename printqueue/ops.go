@@ -175,7 +175,7 @@ func Retry(ctx context.Context, db *pgxpool.Pool, jobID int64) error {
 	if tag.RowsAffected() != 1 {
 		return fmt.Errorf("%w: %d", ErrNoJob, jobID)
 	}
-	return nil
+	return (&workflow.Engine{DB: db}).ClosePrintFailure(ctx, jobID, "print retry", true)
 }
 
 // Reprint destroys the application's current card (spoiled, counted in the batch's
@@ -200,9 +200,19 @@ func Reprint(ctx context.Context, e *workflow.Engine, actor ledger.Actor, receip
 		return fmt.Errorf("printqueue: reprint %s: %w", receipt, err)
 	}
 	if rbErr == nil {
-		if _, err := e.DB.Exec(ctx, `UPDATE print_jobs SET state = 'cancelled', error = 'reprint: ' || $2, updated_at = now()
-			WHERE serial = $1 AND state IN ('queued', 'failed')`, serial, reason); err != nil {
+		rows, err := e.DB.Query(ctx, `UPDATE print_jobs SET state = 'cancelled', error = 'reprint: ' || $2, updated_at = now()
+			WHERE serial = $1 AND state IN ('queued', 'failed') RETURNING id`, serial, reason)
+		if err != nil {
 			return fmt.Errorf("printqueue: reprint %s: %w", receipt, err)
+		}
+		jobs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("printqueue: reprint %s: %w", receipt, err)
+		}
+		for _, id := range jobs {
+			if err := e.ClosePrintFailure(ctx, id, actor.Name, false); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

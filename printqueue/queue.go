@@ -386,9 +386,16 @@ func (q *Queue) fail(ctx context.Context, log *slog.Logger, j *job, cause error,
 	if attempts >= j.MaxAttempts {
 		if printerFault {
 			log.Error("printqueue: printer down: its queue waits until an operator retries the job", "err", cause)
-		} else {
-			log.Error("printqueue: job failed, an operator must retry or reprint it", "err", cause)
+			return
 		}
+		// The chip is written: the card is held, never silently stuck, until an operator
+		// applies the remedy its dead letter names.
+		f := workflow.PrintFailure{Job: j.ID, ApplicationID: j.AppID, Receipt: j.Receipt, Serial: j.Serial, Printer: q.cfg.Printer}
+		if err := q.engine.RecordPrintFailure(ctx, q.cfg.Actor, f, attempts, cause); err != nil {
+			log.Warn("printqueue: recording the dead letter", "err", err)
+		}
+		log.Error("printqueue: job failed, an operator must retry or reprint it", "err", cause,
+			"remedy", workflow.PrintRemedy(j.ID, j.Receipt))
 		return
 	}
 	log.Warn("printqueue: attempt failed, retrying", "err", cause, "after", back)

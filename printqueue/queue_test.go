@@ -138,9 +138,15 @@ type world struct {
 // its stages on an embedded broker, and starts the batch.
 func newWorld(t *testing.T, n int, cfg printqueue.Config, jams int64) *world {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	pool := storetest.New(t)
 	seed(t, pool, n)
+	return newWorldOn(t, pool, cfg, jams)
+}
+
+// newWorldOn is newWorld on a database already holding its approved applications.
+func newWorldOn(t *testing.T, pool *pgxpool.Pool, cfg printqueue.Config, jams int64) *world {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
 	w := &world{t: t, pool: pool, engine: &workflow.Engine{DB: pool, Log: quiet}, out: t.TempDir()}
 	w.st = &station{db: pool, engine: w.engine}
 	spool := filepath.Join(w.out, "spool")

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,25 +85,40 @@ func newRegistryCmd() *cobra.Command {
 	generate.Flags().Int64Var(&seed, "seed", 1, "random seed (same seed, same residents)")
 	generate.Flags().StringVarP(&out, "output", "o", "", "output file (default standard output)")
 
+	var rejects string
 	imp := &cobra.Command{
-		Use:   "import FILE",
-		Short: "Load residents (JSON Lines) with COPY; a bad line aborts the whole import",
-		Args:  cobra.ExactArgs(1),
+		Use:   "import FILE [--rejects REJECTS.jsonl]",
+		Short: "Load residents (JSON Lines) with COPY; without --rejects a bad line aborts the whole import",
+		Long: `Load residents (JSON Lines) with COPY, each line checked with the rules intake applies.
+Without --rejects the file is all-or-nothing: the first refused line aborts the import, naming its line, field
+and rule. With --rejects FILE the good lines load and every refused line is written to FILE as JSON
+({"line", "errors": [{"field", "rule"}], "text"}), followed by a summary by rule.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
 				return err
 			}
 			defer f.Close()
+			opt := intake.ImportOptions{}
+			if rejects != "" {
+				rf, err := os.OpenFile(rejects, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // holds personal data
+				if err != nil {
+					return err
+				}
+				defer rf.Close()
+				opt.Rejects = rf
+			}
 			db, err := openDB(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer db.Close()
 			p := newProgress()
-			res, err := intake.New(db).ImportRegister(cmd.Context(), bufio.NewReaderSize(f, 1<<20), func(pr intake.ImportProgress) {
+			opt.Progress = func(pr intake.ImportProgress) {
 				p.show("importing: %d rows, %.0f rows/s", pr.Rows, float64(pr.Rows)/pr.Elapsed.Seconds())
-			})
+			}
+			res, err := intake.New(db).ImportRegisterWith(cmd.Context(), bufio.NewReaderSize(f, 1<<20), opt)
 			p.done()
 			if err != nil {
 				return err
@@ -110,9 +127,16 @@ func newRegistryCmd() *cobra.Command {
 				return printJSON(res)
 			}
 			fmt.Printf("imported %d residents in %s (%.0f rows/s)\n", res.Rows, res.Elapsed.Round(time.Millisecond), res.RowsPerSec)
+			if rejects != "" {
+				fmt.Printf("refused %d lines, listed in %s\n", res.Refused, rejects)
+				for _, rule := range slices.Sorted(maps.Keys(res.ByRule)) {
+					fmt.Printf("  %7d  %s\n", res.ByRule[rule], rule)
+				}
+			}
 			return nil
 		},
 	}
+	imp.Flags().StringVar(&rejects, "rejects", "", "load the good lines and write each refused line with its reasons to this file")
 
 	var pseed int64
 	var pout string

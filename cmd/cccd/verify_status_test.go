@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/store/storetest"
 	"github.com/cccd-project/cccd/issuance/workflow"
 	"github.com/cccd-project/cccd/personalization/verify"
@@ -20,6 +21,8 @@ import (
 func TestCardStatusVerdicts(t *testing.T) {
 	db := storetest.New(t)
 	e := &workflow.Engine{DB: db}
+	// The registry check is a recorded read: it asks as a signed-in verifier.
+	verifier := intake.User{Name: "tam.verifier", Role: intake.RoleVerifier, Office: "001-HK01"}
 	p, err := verifytest.NewPKI("VN")
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +68,7 @@ func TestCardStatusVerdicts(t *testing.T) {
 				}
 			}
 			chip.Reset()
-			r := verify.Verify(ctx, vchip.Transport{Chip: chip}, verifytest.CANOf(app), verify.Options{Trust: ts, Status: e, ExpectSerial: tc.expect})
+			r := verify.Verify(ctx, vchip.Transport{Chip: chip}, verifytest.CANOf(app), verify.Options{Trust: ts, Status: statusAs{e, verifier}, ExpectSerial: tc.expect})
 			if r.Verdict != tc.verdict || r.Code != tc.code {
 				t.Fatalf("%s %q, want %s %q: %v", r.Verdict, r.Code, tc.verdict, tc.code, r.Err())
 			}

@@ -209,6 +209,9 @@ func newBatchCmd() *cobra.Command {
 					for _, d := range r.Differences {
 						fmt.Printf("  DIFFERENCE card %s (%s, application %s %s): %s\n", d.Serial, d.Card, d.Receipt, d.App, d.Problem)
 					}
+					for _, d := range r.Held {
+						fmt.Printf("  HELD card %s (application %s): written, face not printed: %s\n", d.Serial, d.Receipt, d.Problem)
+					}
 					fmt.Printf("  %s\n", map[bool]string{true: "balanced", false: "NOT BALANCED"}[r.Balanced()])
 				}
 				if !r.Balanced() {
@@ -266,7 +269,16 @@ func printBatchStatus(ctx context.Context, e *workflow.Engine, args []string) er
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d (%.1f%%)\t%.1f\t%s\t%s\n", s.ID, s.Line, s.Office, s.State, s.Batch.Applications,
 			s.Done, s.Spoiled, 100*s.SpoilageRate, s.CardsPerMin, eta, strings.Join(states, " "))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range all {
+		if s.PrintHeld > 0 {
+			fmt.Printf("batch %d: %d card(s) written but their face could not be printed: remedies in `cccd batch reconcile %d` and `cccd workflow dead`\n",
+				s.ID, s.PrintHeld, s.ID)
+		}
+	}
+	return nil
 }
 
 func newDispatchCmd() *cobra.Command {

@@ -53,6 +53,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cccd-project/cccd/hsm/authority"
 	"github.com/cccd-project/cccd/issuance/intake"
 )
 
@@ -127,6 +128,10 @@ type Config struct {
 	// PublicURL is the console's address as printed on receipt slips (e.g.
 	// "https://cccd.example.vn"); empty prints the path only.
 	PublicURL string
+	// PKI lists the CSCAs, Document Signers and CRLs for the administrator's PKI overview
+	// (only its listing methods are used: it needs no key store); nil shows the PKI as not
+	// configured.
+	PKI *authority.Authority
 	// Production is what the operator, print room, office and verifier screens need
 	// (live.go).
 	Production Production
@@ -224,8 +229,14 @@ type Page struct {
 	flash   string
 }
 
-// Ctx returns the request's context.
-func (p *Page) Ctx() context.Context { return p.R.Context() }
+// Ctx returns the request's context, carrying the signed-in user (intake.WithUser).
+func (p *Page) Ctx() context.Context {
+	if p.User.Name != "" {
+		// The signed-in user: reads of personal data made with it are recorded as theirs.
+		return intake.WithUser(p.R.Context(), p.User)
+	}
+	return p.R.Context()
+}
 
 // LoggedIn reports whether the request has a session.
 func (p *Page) LoggedIn() bool { return p.session != nil }

@@ -222,7 +222,7 @@ func TestImportRegisterBadLineChangesNothing(t *testing.T) {
 	}{
 		{"inconsistent sex", string(good) + "\n" + string(badLine) + "\n", "line 2"},
 		{"not json", string(good) + "\n{\"id_number\": \n", "line 2"},
-		{"duplicate", string(good) + "\n" + string(good) + "\n", "duplicate ID number: Key (id_number)=(" + resident(t, 7, false).IDNumber},
+		{"duplicate", string(good) + "\n" + string(good) + "\n", "register line 2: issuance: id_number: also on line 1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

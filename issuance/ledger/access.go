@@ -110,10 +110,20 @@ func Accesses(ctx context.Context, q Querier, f AccessFilter) ([]AccessRecord, e
 	if f.IDNumber != "" {
 		subject = SubjectPrefixPerson + f.IDNumber
 	}
+	// Only the conditions given, so that the planner uses the partial index on subject
+	// or actor (migration 0610) rather than a plan for any of them.
+	where, args := "action LIKE 'access.%' AND at >= $1", []any{f.Since, f.Limit}
+	if subject != "" {
+		args = append(args, subject)
+		where += fmt.Sprintf(" AND subject = $%d", len(args))
+	}
+	if f.User != "" {
+		args = append(args, f.User)
+		where += fmt.Sprintf(" AND actor = $%d", len(args))
+	}
 	rows, err := q.Query(ctx, `SELECT chain, seq, at, actor, office, subject, action, detail FROM (
-		SELECT chain, seq, at, actor, office, subject, action, detail FROM audit_log
-		WHERE action LIKE 'access.%' AND ($1 = '' OR subject = $1) AND ($2 = '' OR actor = $2) AND at >= $3
-		ORDER BY at DESC, chain DESC, seq DESC LIMIT $4) r ORDER BY at, chain, seq`, subject, f.User, f.Since, f.Limit)
+		SELECT chain, seq, at, actor, office, subject, action, detail FROM audit_log WHERE `+where+`
+		ORDER BY at DESC, chain DESC, seq DESC LIMIT $2) r ORDER BY at, chain, seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: access records: %w", err)
 	}

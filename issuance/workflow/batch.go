@@ -229,6 +229,9 @@ type BatchStatus struct {
 	CardsPerMin   float64        `json:"cards_per_minute"`
 	ETA           time.Duration  `json:"eta_ns"`
 	FinishedCards int            `json:"good_cards"`
+	// PrintHeld counts written cards whose face could not be printed: each has a print dead
+	// letter naming its remedy (`cccd workflow dead`, `cccd batch reconcile`).
+	PrintHeld int `json:"print_held"`
 }
 
 // Status returns per-state counts, throughput, spoilage and an ETA for a batch.
@@ -265,6 +268,10 @@ func (e *Engine) Status(ctx context.Context, id int64) (BatchStatus, error) {
 		return s, fmt.Errorf("workflow: batch status: %w", err)
 	}
 	if err := count("SELECT state, count(*) FROM cards WHERE batch_id = $1 GROUP BY state", s.Cards); err != nil {
+		return s, fmt.Errorf("workflow: batch status: %w", err)
+	}
+	if err := e.DB.QueryRow(ctx, `SELECT count(*) FROM cards c WHERE c.batch_id = $1 AND c.state = 'encoded'
+		AND `+heldForPrint+` <> ''`, id).Scan(&s.PrintHeld); err != nil {
 		return s, fmt.Errorf("workflow: batch status: %w", err)
 	}
 	for st, n := range s.Applications {

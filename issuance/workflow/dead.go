@@ -51,15 +51,20 @@ func (e *Engine) DeadLetters(ctx context.Context, all bool) ([]DeadLetter, error
 // ID so de-duplication lets it through) and marks the dead letter retried.
 func (e *Engine) RetryDeadLetter(ctx context.Context, actor ledger.Actor, id int64) error {
 	return pgx.BeginFunc(ctx, e.DB, func(tx pgx.Tx) error {
-		var subject string
+		var subject, consumer string
 		var payload json.RawMessage
-		err := tx.QueryRow(ctx, "SELECT subject, payload FROM dead_letters WHERE id = $1 AND state = 'dead' FOR UPDATE", id).
-			Scan(&subject, &payload)
+		err := tx.QueryRow(ctx, "SELECT subject, payload, consumer FROM dead_letters WHERE id = $1 AND state = 'dead' FOR UPDATE", id).
+			Scan(&subject, &payload, &consumer)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w: %d", ErrNoDeadLetter, id)
 		}
 		if err != nil {
 			return err
+		}
+		if consumer == PrintConsumer {
+			var f PrintFailure
+			_ = json.Unmarshal(payload, &f)
+			return fmt.Errorf("%w: %d is a card face that could not be printed, not a message: %s", ErrNoDeadLetter, id, f.Remedy)
 		}
 		if err := ledger.Enqueue(ctx, tx, subject, ledger.NewEventID(), payload); err != nil {
 			return err

@@ -20,6 +20,9 @@ type Reconciliation struct {
 	InStock     int          `json:"in_stock"`   // at the centre (in production or finished) or at an office, incl. returned
 	InTransit   int          `json:"in_transit"` // dispatched, not yet received
 	Differences []Difference `json:"differences"`
+	// Held are cards whose chip is written but whose face could not be printed: each waits,
+	// counted in stock, for the remedy its print dead letter names (Problem).
+	Held []Difference `json:"held"`
 }
 
 // Balanced reports whether the counts add up and no card disagrees with its records.
@@ -63,9 +66,9 @@ func (e *Engine) ReconcileDay(ctx context.Context, day string) (Reconciliation, 
 }
 
 func (e *Engine) reconcile(ctx context.Context, scope, where string, arg any) (Reconciliation, error) {
-	r := Reconciliation{Scope: scope, Differences: []Difference{}}
+	r := Reconciliation{Scope: scope, Differences: []Difference{}, Held: []Difference{}}
 	rows, err := e.DB.Query(ctx, `SELECT c.serial, c.state, c.reason, a.receipt, a.state,
-		coalesce(j.state, ''), coalesce(s.state, ''), coalesce(h.outcome, ''), coalesce(h.serial, '')
+		coalesce(j.state, ''), coalesce(s.state, ''), coalesce(h.outcome, ''), coalesce(h.serial, ''), `+heldForPrint+`
 		FROM cards c JOIN applications a ON a.id = c.application_id
 		LEFT JOIN jobs j ON j.id = c.job_id
 		LEFT JOIN shipment_items i ON i.serial = c.serial LEFT JOIN shipments s ON s.id = i.shipment_id
@@ -75,11 +78,11 @@ func (e *Engine) reconcile(ctx context.Context, scope, where string, arg any) (R
 		return r, fmt.Errorf("workflow: reconcile: %w", err)
 	}
 	type row struct {
-		serial, card, reason, receipt, app, job, shipment, outcome, handedSerial string
+		serial, card, reason, receipt, app, job, shipment, outcome, handedSerial, held string
 	}
 	list, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (row, error) {
 		var x row
-		return x, cr.Scan(&x.serial, &x.card, &x.reason, &x.receipt, &x.app, &x.job, &x.shipment, &x.outcome, &x.handedSerial)
+		return x, cr.Scan(&x.serial, &x.card, &x.reason, &x.receipt, &x.app, &x.job, &x.shipment, &x.outcome, &x.handedSerial, &x.held)
 	})
 	if err != nil {
 		return r, fmt.Errorf("workflow: reconcile: %w", err)
@@ -110,6 +113,9 @@ func (e *Engine) reconcile(ctx context.Context, scope, where string, arg any) (R
 			r.InStock++
 			if x.card == "in_stock" && x.shipment != "received" {
 				diff("at an office without a received shipment")
+			}
+			if x.card == "encoded" && x.held != "" {
+				r.Held = append(r.Held, Difference{Serial: x.serial, Receipt: x.receipt, Card: x.card, App: x.app, Problem: x.held})
 			}
 			if x.card == "blank" && x.job != "taken" {
 				diff("blank chip whose job is not in progress")

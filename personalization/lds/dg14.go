@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"fmt"
 
+	"github.com/cccd-project/cccd/hsm/pki/ecparams"
 	"github.com/cccd-project/cccd/smartcard/securityinfo"
 	"github.com/cccd-project/cccd/smartcard/tlv"
 )
@@ -96,7 +97,7 @@ func ParseDG15(b []byte) (crypto.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := x509.ParsePKIXPublicKey(v)
+	pub, err := ecparams.ParsePKIXPublicKey(v) // explicit EC parameters too
 	if err != nil {
 		return nil, malformed("dg15: %w", err)
 	}

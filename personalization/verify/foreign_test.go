@@ -2,11 +2,14 @@ package verify_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cccd-project/cccd/hsm/pki/ecparams"
 	"github.com/cccd-project/cccd/hsm/pki/ecparams/ecparamstest"
 	"github.com/cccd-project/cccd/hsm/pki/trust"
 	"github.com/cccd-project/cccd/issuance/mrz"
@@ -15,6 +18,7 @@ import (
 	"github.com/cccd-project/cccd/personalization/verify"
 	"github.com/cccd-project/cccd/personalization/verify/verifytest"
 	"github.com/cccd-project/cccd/smartcard/emrtd"
+	"github.com/cccd-project/cccd/smartcard/tlv"
 	"github.com/cccd-project/cccd/smartcard/vchip"
 )
 
@@ -120,6 +124,7 @@ func TestVerifyForeignDocuments(t *testing.T) {
 		{"id card with CA and AA, PACE", foreignSpec(base, idCard, 14, 15), false, emrtd.Options{}, verify.Genuine, "", emrtd.AccessPACECAN, "TD1"},
 		{"passport with AA only, BAC", foreignSpec(base, passport, 15), true, emrtd.Options{NoPACE: true}, verify.Genuine, "", emrtd.AccessBAC, "TD3"},
 		{"passport without clone checks, PACE-MRZ", foreignSpec(base, passport), true, emrtd.Options{}, verify.Genuine, "", emrtd.AccessPACEMRZ, "TD3"},
+		{"passport with an explicit-parameter AA key", explicitAA(foreignSpec(base, passport, 14, 15)), false, emrtd.Options{}, verify.Genuine, "", emrtd.AccessPACECAN, "TD3"},
 		{"expired passport", foreignSpec(base, expired, 14, 15), false, emrtd.Options{}, verify.NotGenuine, verify.CodeExpired, emrtd.AccessPACECAN, "TD3"},
 		{"untrusted signer", foreignSpec(verifytest.Spec{App: app, DS: stranger.DS, DSKey: stranger.DSKey}, passport, 14, 15),
 			false, emrtd.Options{}, verify.NotGenuine, verify.CodeUnknownSigner, emrtd.AccessPACECAN, "TD3"},
@@ -160,6 +165,35 @@ func TestVerifyForeignDocuments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// explicitAA makes spec write DG15's Active Authentication key with explicit domain
+// parameters (the same key, spelled out), as many States' documents do.
+func explicitAA(spec verifytest.Spec) verifytest.Spec {
+	before := spec.BeforeSign
+	spec.BeforeSign = func(c *prep.Card, dgs map[int][]byte) error {
+		if err := before(c, dgs); err != nil {
+			return err
+		}
+		pub, err := lds.ParseDG15(dgs[15])
+		if err != nil {
+			return err
+		}
+		k, ok := pub.(*ecdsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("AA key %T, want ECDSA", pub)
+		}
+		spki, err := ecparams.MarshalPublicKey(k, true)
+		if err != nil {
+			return err
+		}
+		dgs[15] = tlv.Encode(0x6F, spki)
+		if _, err := x509.ParsePKIXPublicKey(spki); err == nil {
+			return fmt.Errorf("crypto/x509 reads the explicit AA key: the test would prove nothing")
+		}
+		return nil
+	}
+	return spec
 }
 
 // chain runs f, then g.

@@ -2,7 +2,6 @@ package fonts
 
 import (
 	"bytes"
-	"encoding/binary"
 	"flag"
 	"fmt"
 	"os"
@@ -64,59 +63,21 @@ func TestOCRBDefinition(t *testing.T) {
 	}
 }
 
-// cmapFormat4 returns the set of code points mapped to a glyph by the Windows
-// Unicode BMP (3,1) format 4 subtable of a TrueType font (OpenType spec, cmap).
-func cmapFormat4(font []byte) (map[rune]bool, error) {
-	be := binary.BigEndian
-	if len(font) < 12 {
-		return nil, fmt.Errorf("short font")
+// mapped returns the set of code points the font maps to a glyph.
+func mapped(font []byte) (map[rune]bool, error) {
+	tables, err := tableDirectory(font)
+	if err != nil {
+		return nil, err
 	}
-	n := int(be.Uint16(font[4:]))
-	var cmap []byte
-	for i := 0; i < n; i++ {
-		rec := font[12+16*i:]
-		if string(rec[:4]) == "cmap" {
-			off, ln := be.Uint32(rec[8:]), be.Uint32(rec[12:])
-			cmap = font[off : off+ln]
-		}
+	g, err := cmapFormat4(tables["cmap"])
+	if err != nil {
+		return nil, err
 	}
-	if cmap == nil {
-		return nil, fmt.Errorf("no cmap table")
+	out := map[rune]bool{}
+	for r := range g {
+		out[r] = true
 	}
-	for i := 0; i < int(be.Uint16(cmap[2:])); i++ {
-		rec := cmap[4+8*i:]
-		if be.Uint16(rec) != 3 || be.Uint16(rec[2:]) != 1 {
-			continue
-		}
-		sub := cmap[be.Uint32(rec[4:]):]
-		if be.Uint16(sub) != 4 {
-			continue
-		}
-		segX2 := int(be.Uint16(sub[6:]))
-		ends, starts := sub[14:], sub[16+segX2:]
-		deltas, ranges := sub[16+2*segX2:], sub[16+3*segX2:]
-		got := map[rune]bool{}
-		for s := 0; s < segX2; s += 2 {
-			end, start := int(be.Uint16(ends[s:])), int(be.Uint16(starts[s:]))
-			delta, ro := int(be.Uint16(deltas[s:])), int(be.Uint16(ranges[s:]))
-			for c := start; c <= end && c != 0xffff; c++ {
-				gid := 0
-				if ro == 0 {
-					gid = (c + delta) & 0xffff
-				} else {
-					p := s + ro + 2*(c-start)
-					if g := int(be.Uint16(ranges[p:])); g != 0 {
-						gid = (g + delta) & 0xffff
-					}
-				}
-				if gid != 0 {
-					got[rune(c)] = true
-				}
-			}
-		}
-		return got, nil
-	}
-	return nil, fmt.Errorf("no (3,1) format 4 cmap subtable")
+	return out, nil
 }
 
 func TestCoverage(t *testing.T) {
@@ -131,7 +92,7 @@ func TestCoverage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cov, err := cmapFormat4(tt.font)
+			cov, err := mapped(tt.font)
 			if err != nil {
 				t.Fatal(err)
 			}

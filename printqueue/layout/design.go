@@ -40,7 +40,7 @@ type Kind string
 // Element kinds.
 const (
 	KindText     Kind = "text"     // static text: Text at (X,Y) top-left, aligned in W
-	KindField    Kind = "field"    // a Card field wrapped in the box (X,Y,W,H), shrunk down to MinSize
+	KindField    Kind = "field"    // a Card field wrapped in the box (X,Y,W,H), shrunk down to MinSize (see Fit)
 	KindPortrait Kind = "portrait" // the JPEG portrait, cropped to fill (X,Y,W,H)
 	KindQR       Kind = "qr"       // QR code of QRPayload, W x W including a quiet zone
 	KindMRZ      Kind = "mrz"      // the 3 MRZ lines in OCR-B, 30 characters spanning W, lines spread over H
@@ -91,6 +91,7 @@ type Element struct {
 	Bold     bool    `json:"bold,omitempty"`
 	Size     float64 `json:"size,omitempty"`    // points
 	MinSize  float64 `json:"minSize,omitempty"` // points; 0 = Size (never shrink)
+	Lines    int     `json:"lines,omitempty"`   // KindField: at most this many lines (0: as many as H holds)
 	Align    string  `json:"align,omitempty"`   // "L" (default), "C", "R"
 	Color    Color   `json:"color"`             // text or outline colour
 	Fill     *Color  `json:"fill,omitempty"`    // KindBox, KindEmblem
@@ -208,6 +209,9 @@ func (d Design) validateElement(e Element) error {
 		}
 		if e.W <= 0 {
 			return errors.New("text needs a width w")
+		}
+		if e.Lines < 0 || e.Lines > 20 {
+			return fmt.Errorf("lines %d out of range 0-20", e.Lines)
 		}
 	}
 	switch e.Kind {

@@ -35,5 +35,5 @@ func ExampleRender_overflow() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// render: card 0 (001061007919) back field PlaceOfResidence: text does not fit its box: "Thành phố Hồ Chí Minh, Thành phố Hồ Chí …" needs more than 58.0 x 8.2 mm even at 4.5 pt
+	// render: card 0 (001061007919) back field PlaceOfResidence: text does not fit its box: "Thành phố Hồ Chí Minh, Thành phố Hồ Chí …" needs more than 4 line(s) of 58.0 mm in 8.2 mm even at 4.5 pt
 }

@@ -3,9 +3,9 @@
 // card printer, ProofSheet lays cards out on A4 with crop marks for review.
 //
 // Fonts are embedded (printqueue/fonts); text is NFC-normalised and must stay in
-// fonts.Repertoire; text too long for its box shrinks down to the element's
-// minimum size and then fails with ErrTextOverflow naming the field, it is never
-// cut.
+// fonts.Repertoire; text is set by layout.Fit, the rule intake also checks: it
+// wraps onto the lines its box allows, then shrinks down to the element's minimum
+// size, and then fails with ErrTextOverflow naming the field; it is never cut.
 package render
 
 import (
@@ -28,7 +28,7 @@ import (
 // Errors callers branch on; returned errors wrap them with the card index, face
 // and field.
 var (
-	ErrTextOverflow    = errors.New("render: text does not fit its box")
+	ErrTextOverflow    = layout.ErrTextOverflow
 	ErrUnsupportedChar = errors.New("render: character not in the card font")
 	ErrNoCards         = errors.New("render: no cards to render")
 )
@@ -61,11 +61,11 @@ const (
 // ptMM is one typographic point in millimetres.
 const ptMM = 25.4 / 72
 
-// Typographic metrics of the sans font used to place lines, in em.
+// Typographic metrics of the sans font used to place lines, in em (layout.Fit sets the
+// text with the same ones).
 const (
-	lineHeight = 1.18 // distance between baselines
-	ascent     = 0.86 // from the top of a text box to the first baseline
-	descent    = 0.24 // below the last baseline, kept inside the box
+	lineHeight = layout.LineHeight
+	ascent     = layout.Ascent
 	boldStroke = 0.04 // outline width that emboldens the regular face
 )
 
@@ -258,12 +258,12 @@ func (fd *faceDrawer) text(e layout.Element, s string) error {
 		}
 	}
 	pdf := fd.pdf
-	pdf.SetFont("sans", "", e.Size)
-	lines, size, err := fit(pdf, s, e)
+	f, err := layout.Fit(fonts.SansWidth, s, e)
 	if err != nil {
 		return err
 	}
-	pdf.SetFontSize(size)
+	lines, size := f.Lines, f.Size
+	pdf.SetFont("sans", "", size)
 	c := e.Color
 	pdf.SetTextColor(int(c.R), int(c.G), int(c.B))
 	em := size * ptMM
@@ -287,62 +287,6 @@ func (fd *faceDrawer) text(e layout.Element, s string) error {
 		pdf.SetTextRenderingMode(0)
 	}
 	return nil
-}
-
-// fit wraps s at spaces into the element's width, trying sizes from e.Size down
-// to e.MinSize in quarter points until the lines also fit its height (a text
-// element is one line). Words are never broken and nothing is cut: if no size
-// fits, fit returns ErrTextOverflow.
-func fit(pdf *fpdf.Fpdf, s string, e layout.Element) ([]string, float64, error) {
-	words := strings.Fields(s)
-	minSize := e.MinSize
-	if minSize == 0 {
-		minSize = e.Size
-	}
-	for size := e.Size; size >= minSize-1e-9; size -= 0.25 {
-		pdf.SetFontSize(size)
-		maxLines := 1
-		if e.Kind == layout.KindField {
-			em := size * ptMM
-			maxLines = max(1, int((e.H-(ascent+descent)*em)/(lineHeight*em)+1e-9)+1)
-		}
-		if lines, ok := wrap(pdf, words, e.W, maxLines); ok {
-			return lines, size, nil
-		}
-	}
-	if r := []rune(s); len(r) > 40 {
-		s = string(r[:40]) + "…"
-	}
-	return nil, 0, fmt.Errorf("%w: %q needs more than %.1f x %.1f mm even at %.2g pt", ErrTextOverflow, s, e.W, e.H, minSize)
-}
-
-// wrap fills lines greedily with words no wider than w; ok is false if a word is
-// wider than w or more than maxLines lines are needed.
-func wrap(pdf *fpdf.Fpdf, words []string, w float64, maxLines int) ([]string, bool) {
-	var lines []string
-	cur := ""
-	for _, word := range words {
-		if pdf.GetStringWidth(word) > w {
-			return nil, false
-		}
-		if cur == "" {
-			cur = word
-			continue
-		}
-		if next := cur + " " + word; pdf.GetStringWidth(next) <= w {
-			cur = next
-			continue
-		}
-		lines = append(lines, cur)
-		cur = word
-		if len(lines) >= maxLines {
-			return nil, false
-		}
-	}
-	if cur != "" {
-		lines = append(lines, cur)
-	}
-	return lines, len(lines) <= maxLines
 }
 
 func (fd *faceDrawer) fill(c layout.Color) { fd.pdf.SetFillColor(int(c.R), int(c.G), int(c.B)) }

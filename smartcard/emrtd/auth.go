@@ -2,10 +2,10 @@ package emrtd
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 
+	"github.com/cccd-project/cccd/hsm/pki/ecparams"
 	"github.com/cccd-project/cccd/smartcard/activeauth"
 	"github.com/cccd-project/cccd/smartcard/apdu"
 	"github.com/cccd-project/cccd/smartcard/chipauth"
@@ -85,7 +85,7 @@ func (r *reader) activeAuthenticate(ctx context.Context) error {
 	if err != nil || o.Tag != 0x6F {
 		return fmt.Errorf("%w: DG15 is not one 6F object", ErrMalformed)
 	}
-	pub, err := x509.ParsePKIXPublicKey(o.Value)
+	pub, err := ecparams.ParsePKIXPublicKey(o.Value) // explicit EC parameters too
 	if err != nil {
 		return fmt.Errorf("%w: DG15 public key: %w", ErrMalformed, err)
 	}

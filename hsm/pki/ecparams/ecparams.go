@@ -16,8 +16,10 @@ package ecparams
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
@@ -294,4 +296,22 @@ func MarshalPublicKey(pub *ecdsa.PublicKey, explicit bool) ([]byte, error) {
 		b.AddASN1BitString(point)
 	})
 	return b.Bytes()
+}
+
+// ParsePKIXPublicKey is x509.ParsePKIXPublicKey that also reads elliptic-curve keys with
+// explicit parameters or on a brainpool curve (ParsePublicKey): the keys of DG15 (Active
+// Authentication, ICAO 9303-11 §6.1) of many States' documents are written so.
+func ParsePKIXPublicKey(der []byte) (crypto.PublicKey, error) {
+	pub, x509Err := x509.ParsePKIXPublicKey(der)
+	if x509Err == nil {
+		return pub, nil
+	}
+	k, _, err := ParsePublicKey(der)
+	switch {
+	case errors.Is(err, ErrNotEC):
+		return nil, x509Err
+	case err != nil:
+		return nil, err
+	}
+	return k, nil
 }

@@ -103,6 +103,9 @@ func TestPublicKeyRoundTrip(t *testing.T) {
 			if err != nil || !pub.Equal(&k.PublicKey) || p.Curve != c || p.Explicit != explicit {
 				t.Fatalf("%s explicit=%v: %+v %v", c.Name, explicit, p, err)
 			}
+			if any, err := ecparams.ParsePKIXPublicKey(spki); err != nil || !k.PublicKey.Equal(any) {
+				t.Fatalf("%s explicit=%v: ParsePKIXPublicKey: %v", c.Name, explicit, err)
+			}
 			bad := bytes.Clone(spki)
 			bad[len(bad)-1] ^= 1 // point off the curve
 			if _, _, err := ecparams.ParsePublicKey(bad); !errors.Is(err, ecparams.ErrMalformed) {

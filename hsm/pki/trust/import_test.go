@@ -175,6 +175,48 @@ func TestImportExplicitList(t *testing.T) {
 	}
 }
 
+// TestImportRawList: a list in the wild may repeat a certificate and hold elements that are
+// not certificates; the repeat is counted once, the junk refused, the rest added.
+func TestImportRawList(t *testing.T) {
+	home, err := ecparamstest.NewSet("DE", "brainpoolP256r1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := ecparamstest.NewSet("FR", "P-384", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ml, err := home.RawMasterList(fr.CSCA.Raw, home.CSCA.Raw, fr.CSCA.Raw, []byte{0x30, 0x00}, fr.CSCA.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := trust.New()
+	if err := s.AddCSCA(home.CSCA); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.ImportList(ml, time.Now(), "raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Total != 5 || len(r.Added) != 1 || !r.Added[0].Equal(fr.CSCA) || r.Duplicates != 2 || r.AlreadyTrusted != 1 ||
+		len(r.Refused) != 1 || r.Refused[0].Index != 3 || r.Refused[0].Reason != trust.ReasonUnparsable {
+		t.Fatalf("%+v", r)
+	}
+	if c := r.ByCountry["FR"]; c == nil || c.Added != 1 {
+		t.Errorf("FR: %+v", c)
+	}
+	// A list whose own signature does not verify adds nothing.
+	bad := bytes.Clone(ml)
+	bad[len(bad)-2] ^= 1
+	fresh := trust.New()
+	if err := fresh.AddCSCA(home.CSCA); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.ImportList(bad, time.Now(), "bad"); err == nil || len(fresh.CSCAs()) != 1 {
+		t.Fatalf("a list with a broken signature: %v, %d trusted", err, len(fresh.CSCAs()))
+	}
+}
+
 // TestExplicitCRL: a CRL signed by a brainpool CSCA with explicit parameters revokes its
 // Document Signer in VerifySigner.
 func TestExplicitCRL(t *testing.T) {

@@ -23,6 +23,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/cccd-project/cccd/hsm/pki/cms"
 	"github.com/cccd-project/cccd/hsm/pki/ecparams"
 	"github.com/cccd-project/cccd/hsm/pki/masterlist"
 )
@@ -135,15 +139,44 @@ func NewSet(country, curve string, explicit bool) (*Set, error) {
 // MasterList signs a CSCA Master List holding certs with a new Master List Signer of this
 // set's CSCA (same curve and encoding).
 func (s *Set) MasterList(certs ...*x509.Certificate) ([]byte, error) {
-	k, err := NewKey(s.Curve.Name)
-	if err != nil {
-		return nil, err
-	}
-	mls, err := NewLeaf(s.CSCA, s.CSCAKey, "Master List Signer "+s.Country, &k.PublicKey, s.Explicit, masterlist.OIDMasterListSigning)
+	mls, k, err := s.masterListSigner()
 	if err != nil {
 		return nil, err
 	}
 	return masterlist.Sign(append([]*x509.Certificate{s.CSCA}, certs...), mls, k, time.Now())
+}
+
+func (s *Set) masterListSigner() (*x509.Certificate, crypto.Signer, error) {
+	k, err := NewKey(s.Curve.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	mls, err := NewLeaf(s.CSCA, s.CSCAKey, "Master List Signer "+s.Country, &k.PublicKey, s.Explicit, masterlist.OIDMasterListSigning)
+	return mls, k, err
+}
+
+// RawMasterList signs a master list whose certList holds the elements exactly as given, in
+// order, repeats included (masterlist.Sign writes a DER SET OF: sorted, without repeats),
+// as lists found in the wild may be.
+func (s *Set) RawMasterList(elements ...[]byte) ([]byte, error) {
+	mls, k, err := s.masterListSigner()
+	if err != nil {
+		return nil, err
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1Int64(0)
+		b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+			for _, e := range elements {
+				b.AddBytes(e)
+			}
+		})
+	})
+	content, err := b.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return cms.Sign(masterlist.OIDCSCAMasterList, content, mls, k, &cms.SignOptions{SigningTime: time.Now()})
 }
 
 // Interop file names in the interop directory.
