@@ -167,6 +167,24 @@ func TestVerifyForeignDocuments(t *testing.T) {
 	}
 }
 
+// TestForeignPassportSignedByAnIDCardSigner: a Document Signer whose DocumentTypeList
+// allows ID cards only (ICAO 9303-12 §7.1.1.3) cannot sign a passport (TD3 "P").
+func TestForeignPassportSignedByAnIDCardSigner(t *testing.T) {
+	fx := newFixture(t)
+	app, err := verifytest.Application(41)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passport := func(c *prep.Card) string {
+		return td3("D", c.DocumentNumber, c.BirthYYMMDD, "F", c.ExpiryYYMMDD, "MUSTERMANN<<ERIKA")
+	}
+	chip, card := issue(t, "DEPROFILE1", foreignSpec(verifytest.Spec{App: app, DS: fx.vn.DS, DSKey: fx.vn.DSKey}, passport, 14, 15))
+	r := verify.Verify(context.Background(), vchip.Transport{Chip: chip}, card.Credentials(), verify.Options{Trust: fx.trust})
+	if r.Verdict != verify.NotGenuine || r.Code != verify.CodeDSProfile || !strings.Contains(r.Err().Error(), "not \"P\"") {
+		t.Fatalf("%s: %v", r.Verdict, r.Err())
+	}
+}
+
 // explicitAA makes spec write DG15's Active Authentication key with explicit domain
 // parameters (the same key, spelled out), as many States' documents do.
 func explicitAA(spec verifytest.Spec) verifytest.Spec {
