@@ -163,6 +163,16 @@ func TestVerifyForeignDocuments(t *testing.T) {
 			if c.verdict == verify.Genuine && (!na[verify.CheckDG1DG13] || !na[verify.CheckStatus]) {
 				t.Errorf("DG13 and registry status should be not applicable: %+v", r.Reasons)
 			}
+			if c.verdict != verify.Genuine {
+				return
+			}
+			// At a hand-over the card expected is a CCCD card: a foreign document is not it.
+			chip.Reset()
+			r = verify.Verify(context.Background(), vchip.Transport{Chip: chip}, creds,
+				verify.Options{Trust: store, ExpectSerial: "VN0000001", Read: c.read})
+			if r.Verdict != verify.NotGenuine || r.Code != verify.CodeSerialMismatch {
+				t.Errorf("hand-over of a foreign document: %s %s", r.Verdict, r.Code)
+			}
 		})
 	}
 }
