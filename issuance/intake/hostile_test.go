@@ -356,6 +356,14 @@ func TestHTTPConventions(t *testing.T) {
 		t.Fatalf("409 names another office's receipt: %s", b6)
 	}
 
+	// A 100 KB bad date is echoed back as a short prefix only.
+	long := withRaw(t, other, "date_of_birth", `"`+strings.Repeat("9", 100_000)+`"`)
+	r7, b7 := send("POST", "/api/v1/applications", "Bearer "+tok, "", long)
+	checkProblem(t, "100 KB date", r7, b7, 422)
+	if !strings.Contains(string(b7), `"field":"date_of_birth"`) || strings.Count(string(b7), "9") > 64 {
+		t.Fatalf("100 KB date: %s", b7)
+	}
+
 	// A delivery office that does not exist, or an intake office that is not a code: 422 naming the rule.
 	for _, c := range []struct{ field, value string }{{"delivery.office", "001-HK01X7"}, {"intake_office", "HK01"}} {
 		a := application(t, q)
