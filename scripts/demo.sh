@@ -210,3 +210,44 @@ echo "proof sheet:        $(ls "$CCCD_DATA_DIR"/print/proofs/*.pdf)"
 echo "chips (files):      $CCCD_DATA_DIR/cards/out/"
 echo "portrait read back: $CCCD_DATA_DIR/verify/"
 echo "try: $CCCD --data-dir $CCCD_DATA_DIR status $(tail -n 1 "$W/receipts")"
+
+say "Web console: two more applications wait for the supervisor; a console password for each role"
+adults=$(awk 'match($0, /"id_number":"[0-9]+","full_name":"[^"]*","date_of_birth":"(19[5-9][0-9]|200[0-9])/) {
+        print substr($0, RSTART + 13, 12) }' "$W/register.jsonl" | sed -n "$((N + 1)),$((N + 3))p")
+more=$(echo "$adults" | sed -n 1,2p)
+free=$(echo "$adults" | sed -n 3p)
+i=100
+for id in $more; do
+  i=$((i + 1))
+  "$CCCD" registry portrait --seed "$i" -o "$W/portrait-$i.jpg"
+  "$CCCD" --as lan.clerk intake prefill "$id" --portrait "$W/portrait-$i.jpg" > "$W/app-$i.json"
+  echo "  $id -> receipt $("$CCCD" --as lan.clerk --json intake submit "$W/app-$i.json" | sed -n 's/.*"receipt": "\(.*\)".*/\1/p')"
+done
+# Demo passwords, for a throwaway data directory only: a real site sets its own with
+# `cccd user passwd NAME --password-file F`.
+PASSWORD=cccd-demo-2026
+for u in lan.clerk hoa.sup minh.op tam.verifier an.admin; do
+  printf '%s\n' "$PASSWORD" | "$CCCD" user passwd "$u" >/dev/null
+done
+url=$(sed -n 's/.*web console: \(https:[^)]*\)\/).*/\1/p' "$W/serve.log" | sed -n 1p)
+cat <<EOT
+
+Web console: $url/   (self-signed development certificate: accept it once in the browser)
+  role            user        password
+  clerk           lan.clerk   $PASSWORD   (intake: look up $free, a resident of the register)
+  supervisor      hoa.sup     $PASSWORD   (2 applications wait for approval; also the office's hand-over)
+  operator        minh.op     $PASSWORD   (batch $batch, its reconciliation, print room)
+  verifier        tam.verifier $PASSWORD
+  administrator   an.admin    $PASSWORD   (users, audit log, PKI)
+  applicant       (no login)  $url/status?receipt=$(sed -n 2p "$W/receipts")   (delivered)
+EOT
+if [ -t 0 ] && [ -t 1 ]; then
+  echo
+  echo "The console runs until Ctrl-C."
+  trap 'echo; exit 0' INT TERM
+  wait "$SERVE_PID"
+else
+  echo
+  echo "Not a terminal: stopping. Start the console again on this data with:"
+  echo "  CCCD_DATA_DIR=$CCCD_DATA_DIR $CCCD serve --listen 127.0.0.1:8080    (then open https://127.0.0.1:8080/console/)"
+fi

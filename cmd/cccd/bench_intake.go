@@ -41,7 +41,7 @@ func newBenchIntakeCmd() *cobra.Command {
 			for _, p := range []struct {
 				name string
 				ph   intake.BenchPhase
-			}{{"  access records off (quarters 1, 4)", res.AccessOff}, {"  access records on (quarters 2, 3)", res.AccessOn}} {
+			}{{"  access records off (eighths 1, 4, 5, 8)", res.AccessOff}, {"  access records on (eighths 2, 3, 6, 7)", res.AccessOn}} {
 				fmt.Fprintf(tw, "%s, p50 / p99 %s / %s\t%d apps\t%.2f\t%.0f apps/s\t\t\n", p.name, p.ph.LatencyP50.Round(time.Microsecond),
 					p.ph.LatencyP99.Round(time.Microsecond), p.ph.Apps, p.ph.Time.Seconds(), p.ph.AppsSec)
 			}

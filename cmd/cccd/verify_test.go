@@ -145,6 +145,14 @@ func TestDeliverVerifiesCard(t *testing.T) {
 		})
 	}
 
+	// The registry checks of the hand-overs are reads of the holder's record, recorded
+	// as the office staff's, for a hand-over.
+	var reads int
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'access.card'
+		AND subject = 'person/' || $1 AND actor = 'clerk1' AND detail::jsonb->>'purpose' = 'hand-over'`, app.IDNumber).Scan(&reads); err != nil || reads == 0 {
+		t.Fatalf("hand-over reads recorded: %d %v", reads, err)
+	}
+
 	t.Run("revoked card fails the registry check", func(t *testing.T) {
 		ctx := context.Background()
 		if err := e.RevokeCard(ctx, ledger.Actor{Name: "sup1", Role: "supervisor", Office: "OFF1"}, serial, "lost"); err != nil {

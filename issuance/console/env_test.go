@@ -51,6 +51,7 @@ var testUsers = []intake.User{
 	{Name: "an.operator", Role: intake.RoleOperator, Office: testOffice},
 	{Name: "binh.verifier", Role: intake.RoleVerifier, Office: testOffice},
 	{Name: "chi.admin", Role: intake.RoleAdmin, Office: testOffice},
+	{Name: "dung.admin", Role: intake.RoleAdmin, Office: testOffice},
 }
 
 // newEnv starts a console with the testUsers and the given residents in the register.

@@ -43,9 +43,9 @@ type BenchResult struct {
 	LatencyP99    time.Duration `json:"latency_p99_ns"`
 	Failed        int64         `json:"failed"`
 	FirstFailure  string        `json:"first_failure,omitempty"`
-	// AccessOff and AccessOn split the intake run: its quarters alternate off, on, on,
-	// off (so that a drift of the machine weighs on both alike), with access records and
-	// look-up limits turned off and on.
+	// AccessOff and AccessOn split the intake run: its eighths alternate off, on, on,
+	// off, off, on, on, off (so that a drift of the machine weighs on both alike), with
+	// access records and look-up limits turned off and on.
 	AccessOff BenchPhase `json:"access_records_off"`
 	AccessOn  BenchPhase `json:"access_records_on"`
 	// AccessCost is how much slower intake is with access records on, in percent of the
@@ -159,14 +159,16 @@ func (s *Service) Bench(ctx context.Context, cfg BenchConfig, tmpDir string, pro
 	b := benchClients{url: "http://" + ln.Addr().String(), tokens: tokens,
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(tokens)}}}
 
-	say("taking %d applications (look-up, submit) with %d concurrent clerks, access records off, on, on, off", len(bodies), len(tokens))
+	const segments = 8
+	say("taking %d applications (look-up, submit) with %d concurrent clerks, access records off and on in alternating eighths", len(bodies), len(tokens))
 	lat := make([]time.Duration, len(bodies))
 	var phases [2][]time.Duration
 	var times [2]time.Duration
-	q := len(bodies) / 4
-	for k, on := range []bool{false, true, true, false} {
+	q := len(bodies) / segments
+	for k := range segments {
+		on := k%4 == 1 || k%4 == 2
 		lo, hi := k*q, (k+1)*q
-		if k == 3 {
+		if k == segments-1 {
 			hi = len(bodies)
 		}
 		s.noAccessLog = !on
