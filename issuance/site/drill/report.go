@@ -52,6 +52,9 @@ type FaultResult struct {
 	Leader          bool    `json:"leader,omitempty"` // the NATS node killed led the work queue
 	DownSeconds     float64 `json:"down_seconds"`     // until the drill undid it (restart, link up)
 	RecoverySeconds float64 `json:"recovery_seconds"` // from the fault until the line moved again
+	// BackSeconds: from the fault until the component hit worked again (a station took
+	// a card, serve answered); 0 for faults of the whole line (NATS node, database).
+	BackSeconds float64 `json:"back_seconds,omitempty"`
 }
 
 // Invariant is one checked property.
@@ -88,11 +91,15 @@ func (r *Report) Print(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FAULT\tTARGET\tDOWN S\tLINE MOVING AGAIN AFTER S")
+	fmt.Fprintln(tw, "FAULT\tTARGET\tDOWN S\tLINE MOVING AGAIN AFTER S\tTARGET WORKING AGAIN AFTER S")
 	for _, f := range r.Faults {
-		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\n", f.Kind, f.Target, f.DownSeconds, f.RecoverySeconds)
+		back := "-"
+		if f.BackSeconds > 0 {
+			back = fmt.Sprintf("%.1f", f.BackSeconds)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%s\n", f.Kind, f.Target, f.DownSeconds, f.RecoverySeconds, back)
 	}
-	fmt.Fprintf(tw, "torn chips\t(throughout)\t\t%d cards spoiled\n", r.TornCards)
+	fmt.Fprintf(tw, "torn chips\t(throughout)\t\t%d cards spoiled\t\n", r.TornCards)
 	tw.Flush()
 	fmt.Fprintln(w)
 	for _, inv := range r.Invariants {
@@ -217,8 +224,8 @@ func orNone(s string) string {
 	return s
 }
 
-// unacked lists the consumers with messages pending or unacknowledged, after giving
-// them a minute to settle.
+// unacked lists the durable consumers with messages pending or unacknowledged, after
+// giving them a minute to settle.
 func (d *drill) unacked(ctx context.Context) (string, error) {
 	b, err := d.brokerOf(ctx)
 	if err != nil {
@@ -238,6 +245,11 @@ func (d *drill) unacked(ctx context.Context) (string, error) {
 			}
 			l := st.ListConsumers(q)
 			for ci := range l.Info() {
+				// The work is on the durable consumers; ephemeral ones (the console's
+				// live views) acknowledge nothing and vanish when idle.
+				if ci.Config.Durable == "" {
+					continue
+				}
 				if ci.NumAckPending > 0 || ci.NumPending > 0 {
 					pending += fmt.Sprintf("%s/%s %d pending %d unacked; ", stream, ci.Name, ci.NumPending, ci.NumAckPending)
 				}

@@ -58,8 +58,8 @@ func (d *drill) run(ctx context.Context, rep *Report) error {
 			return err
 		}
 		rep.Faults = append(rep.Faults, res)
-		fmt.Fprintf(d.cfg.Out, "drill: %-12s %-22s down %5.1f s, line moving again %5.1f s after the fault\n",
-			res.Kind, res.Target, res.DownSeconds, res.RecoverySeconds)
+		fmt.Fprintf(d.cfg.Out, "drill: %-12s %-22s down %5.1f s, line moving again %5.1f s, target working again %5.1f s after the fault\n",
+			res.Kind, res.Target, res.DownSeconds, res.RecoverySeconds, res.BackSeconds)
 	}
 	if err := d.waitDelivered(ctx, d.cfg.Apps, office); err != nil {
 		return err
@@ -302,10 +302,35 @@ func (d *drill) inject(ctx context.Context, f Fault) (FaultResult, error) {
 	case <-watch.Done():
 		err = fmt.Errorf("drill: the line did not move within 5 minutes of %s", f.Kind)
 	}
-	if f.Kind == KillServe && err == nil {
-		err = d.serveUp(ctx)
+	if err == nil {
+		err = d.back(ctx, f, at, &res)
 	}
 	return res, err
+}
+
+// back waits until the component the fault hit works again: a station (killed, or cut
+// off the network) takes a card again, serve answers over HTTPS again. Other faults hit
+// the whole line, whose moving again RecoverySeconds measures.
+func (d *drill) back(ctx context.Context, f Fault, at time.Time, res *FaultResult) error {
+	var err error
+	switch f.Kind {
+	case KillServe:
+		err = d.serveUp(ctx)
+	case KillStation, CutNetwork:
+		station := d.st[f.Pick].name
+		err = waitFor(ctx, 5*time.Minute, station+" taking cards again", func() bool {
+			var n int
+			q, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			d.db.QueryRow(q, `SELECT count(*) FROM cards c JOIN jobs j ON j.id = c.job_id
+				WHERE j.station = $1 AND c.created_at > $2`, station, at).Scan(&n)
+			return n > 0 || d.delivered(ctx) >= d.cfg.Apps
+		})
+	default:
+		return nil
+	}
+	res.BackSeconds = time.Since(at).Seconds()
+	return err
 }
 
 // leader is the NATS node leading the work queue.
