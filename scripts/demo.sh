@@ -87,7 +87,7 @@ batch=$("$CCCD" --as minh.op --json batch create --line $LINE | sed -n 's/.*"id"
 "$CCCD" --as minh.op batch start "$batch"
 
 say "Personalization: a station with 2 PC/SC readers (virtual chips behind pcscd, fed by a card hopper)"
-scripts/pcscd.sh start 14 >/dev/null
+scripts/pcscd.sh start 16 >/dev/null
 R0=$(scripts/pcscd.sh readers 14 | awk -F'\t' '$1 == 0 {print $3}')
 R1=$(scripts/pcscd.sh readers 14 | awk -F'\t' '$1 == 1 {print $3}')
 "$CCCD" card emulate --slots 2 --feed > "$W/emulator.log" 2>&1 &
