@@ -269,9 +269,18 @@ func (c *Console) loginForm(p *Page) error {
 	if p.LoggedIn() {
 		return p.Redirect("/console/")
 	}
+	return p.Render("login", L("Đăng nhập", "Log in"), loginData{Token: c.formToken(p), Next: safeNext(p.R.URL.Query().Get("next"))})
+}
+
+// formToken returns the double-submit token of the forms shown without a session (login,
+// the applicant's access list): the browser's cookie if it has one, else a new one set now.
+func (c *Console) formToken(p *Page) string {
+	if ck, err := p.R.Cookie(loginCookie); err == nil && len(ck.Value) == 43 {
+		return ck.Value
+	}
 	tok := randomToken()
 	c.setCookie(p.W, p.R, loginCookie, tok, 3600)
-	return p.Render("login", L("Đăng nhập", "Log in"), loginData{Token: tok, Next: safeNext(p.R.URL.Query().Get("next"))})
+	return tok
 }
 
 // safeNext keeps a post-login redirect inside the console.
