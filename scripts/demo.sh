@@ -161,6 +161,39 @@ read -r id receipt < <(sed -n 2p "$W/ids")
 "$CCCD" --as tam.verifier verify --reader "$R2" --can "${id: -6}" || true
 "$CCCD" card remove --slot 2 >/dev/null
 
+say "Lifetime: a card verifies for as long as the law keeps it valid (cccd verify --at, openssl cms -attime)"
+# The first delivered card that expires (a card issued at 58 or later never does).
+expiry=""
+for r in $(tail -n +2 "$W/receipts"); do
+  rid=$(grep " $r\$" "$W/ids" | cut -d' ' -f1)
+  chip="$CCCD_DATA_DIR/cards/out/$(serial_of "$r").json"
+  [ -n "$rid" ] && [ -f "$chip" ] || continue
+  "$CCCD" card insert --slot 2 --file "$chip" >/dev/null
+  "$CCCD" --as tam.verifier --json verify --reader "$R2" --can "${rid: -6}" > "$W/lifetime.json" 2>/dev/null || true
+  expiry=$(sed -n 's/.*"expiry_date": "\([0-9][0-9]\)\/\([0-9][0-9]\)\/\([0-9]\{4\}\)".*/\3-\2-\1/p' "$W/lifetime.json" | head -n 1)
+  [ -n "$expiry" ] && break
+  "$CCCD" card remove --slot 2 >/dev/null
+done
+if [ -n "$expiry" ]; then
+  after=$(date -u -d "$expiry + 1 day" +%F)
+  for at in "$expiry" "$after"; do
+    echo "  cccd verify --at $at:"
+    "$CCCD" --as tam.verifier verify --reader "$R2" --can "${rid: -6}" --at "$at" 2>&1 | grep -E '^(GENUINE|NOT GENUINE|COULD NOT)|reason:|judged as of' | sed 's/^/    /' || true
+  done
+  "$CCCD" card remove --slot 2 >/dev/null
+  # EF.SOD from the chip file: the CMS ContentInfo inside tag 77.
+  grep -i -A2 '"fid": "011d"' "$chip" | sed -n 's/.*"data": "\(.*\)".*/\1/p' | base64 -d > "$W/efsod.bin"
+  lb=$(od -An -tu1 -j1 -N1 "$W/efsod.bin" | tr -d ' ')
+  hdr=2; [ "$lb" -gt 128 ] && hdr=$((2 + lb - 128))
+  tail -c +$((hdr + 1)) "$W/efsod.bin" > "$W/sod.der"
+  csca=$(ls "$CCCD_DATA_DIR"/pki/csca-*.pem | head -n 1)
+  attime=$(date -d "$expiry 23:59:59 +0700" +%s)
+  echo "  $ openssl cms -verify -inform DER -in $W/sod.der -CAfile $csca -purpose any -attime $attime -out /dev/null   # end of $expiry, Vietnam time"
+  openssl cms -verify -inform DER -in "$W/sod.der" -CAfile "$csca" -purpose any -attime "$attime" -out /dev/null 2>&1 | sed 's/^/    /'
+else
+  echo "  no delivered card of this run expires (all issued at 58 or later)"
+fi
+
 say "Data protection: who read this citizen's record, and why (every read is an audit entry)"
 "$CCCD" --as an.admin audit access --subject "$id"
 "$CCCD" --as an.admin audit anomalies || true

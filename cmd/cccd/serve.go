@@ -54,7 +54,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			log := newLogger("serve")
 			db, err := openDB(ctx)
 			if err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/problem"
 )
@@ -356,6 +358,14 @@ func TestHTTPConventions(t *testing.T) {
 		t.Fatalf("409 names another office's receipt: %s", b6)
 	}
 
+	// A 100 KB bad date is echoed back as a short prefix only.
+	long := withRaw(t, other, "date_of_birth", `"`+strings.Repeat("9", 100_000)+`"`)
+	r7, b7 := send("POST", "/api/v1/applications", "Bearer "+tok, "", long)
+	checkProblem(t, "100 KB date", r7, b7, 422)
+	if !strings.Contains(string(b7), `"field":"date_of_birth"`) || strings.Count(string(b7), "9") > 64 {
+		t.Fatalf("100 KB date: %s", b7)
+	}
+
 	// A delivery office that does not exist, or an intake office that is not a code: 422 naming the rule.
 	for _, c := range []struct{ field, value string }{{"delivery.office", "001-HK01X7"}, {"intake_office", "HK01"}} {
 		a := application(t, q)
@@ -370,5 +380,37 @@ func TestHTTPConventions(t *testing.T) {
 		if !strings.Contains(string(rb), `"field":"`+c.field+`"`) {
 			t.Fatalf("%s %s: %s", c.field, c.value, rb)
 		}
+	}
+}
+
+// TestOfficeClosed: a closed delivery office is refused with the rule named; opening it again admits it.
+func TestOfficeClosed(t *testing.T) {
+	ctx := context.Background()
+	p := resident(t, 70, false)
+	f := setup(t, p)
+	admin := intake.User{Name: "an.admin", Role: intake.RoleAdmin, Office: "001-TW"}
+	if _, err := f.svc.AddUser(ctx, admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetOffice(ctx, f.clerk, office, false); err == nil {
+		t.Fatal("a clerk closed an office")
+	}
+	if err := f.svc.SetOffice(ctx, admin, office, false); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.svc.Submit(ctx, f.clerk, application(t, p))
+	var ve issuance.ValidationError
+	if !errors.As(err, &ve) || !ve.Has("delivery.office") || !strings.Contains(ve.Error(), "office is closed") {
+		t.Fatalf("closed delivery office: %v", err)
+	}
+	if err := f.svc.SetOffice(ctx, admin, office, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Submit(ctx, f.clerk, application(t, p)); err != nil {
+		t.Fatalf("reopened office: %v", err)
+	}
+	list, err := f.svc.Offices(ctx, admin)
+	if err != nil || len(list) < 2 {
+		t.Fatalf("offices: %v %v", list, err)
 	}
 }
