@@ -28,7 +28,7 @@ test: build
 
 # Short fuzzing of every parser (the seed corpora also run in `make test`).
 fuzz:
-	@scripts/fuzz.sh 15s
+	@scripts/fuzz.sh 20000x
 
 clean:
 	rm -rf bin

@@ -87,7 +87,7 @@ batch=$("$CCCD" --as minh.op --json batch create --line $LINE | sed -n 's/.*"id"
 "$CCCD" --as minh.op batch start "$batch"
 
 say "Personalization: a station with 2 PC/SC readers (virtual chips behind pcscd, fed by a card hopper)"
-scripts/pcscd.sh start 14 >/dev/null
+scripts/pcscd.sh start 16 >/dev/null
 R0=$(scripts/pcscd.sh readers 14 | awk -F'\t' '$1 == 0 {print $3}')
 R1=$(scripts/pcscd.sh readers 14 | awk -F'\t' '$1 == 1 {print $3}')
 "$CCCD" card emulate --slots 2 --feed > "$W/emulator.log" 2>&1 &
@@ -161,6 +161,39 @@ read -r id receipt < <(sed -n 2p "$W/ids")
 "$CCCD" --as tam.verifier verify --reader "$R2" --can "${id: -6}" || true
 "$CCCD" card remove --slot 2 >/dev/null
 
+say "Lifetime: a card verifies for as long as the law keeps it valid (cccd verify --at, openssl cms -attime)"
+# The first delivered card that expires (a card issued at 58 or later never does).
+expiry=""
+for r in $(tail -n +2 "$W/receipts"); do
+  rid=$(grep " $r\$" "$W/ids" | cut -d' ' -f1)
+  chip="$CCCD_DATA_DIR/cards/out/$(serial_of "$r").json"
+  [ -n "$rid" ] && [ -f "$chip" ] || continue
+  "$CCCD" card insert --slot 2 --file "$chip" >/dev/null
+  "$CCCD" --as tam.verifier --json verify --reader "$R2" --can "${rid: -6}" > "$W/lifetime.json" 2>/dev/null || true
+  expiry=$(sed -n 's/.*"expiry_date": "\([0-9][0-9]\)\/\([0-9][0-9]\)\/\([0-9]\{4\}\)".*/\3-\2-\1/p' "$W/lifetime.json" | head -n 1)
+  [ -n "$expiry" ] && break
+  "$CCCD" card remove --slot 2 >/dev/null
+done
+if [ -n "$expiry" ]; then
+  after=$(date -u -d "$expiry + 1 day" +%F)
+  for at in "$expiry" "$after"; do
+    echo "  cccd verify --at $at:"
+    "$CCCD" --as tam.verifier verify --reader "$R2" --can "${rid: -6}" --at "$at" 2>&1 | grep -E '^(GENUINE|NOT GENUINE|COULD NOT)|reason:|judged as of' | sed 's/^/    /' || true
+  done
+  "$CCCD" card remove --slot 2 >/dev/null
+  # EF.SOD from the chip file: the CMS ContentInfo inside tag 77.
+  grep -i -A2 '"fid": "011d"' "$chip" | sed -n 's/.*"data": "\(.*\)".*/\1/p' | base64 -d > "$W/efsod.bin"
+  lb=$(od -An -tu1 -j1 -N1 "$W/efsod.bin" | tr -d ' ')
+  hdr=2; [ "$lb" -gt 128 ] && hdr=$((2 + lb - 128))
+  tail -c +$((hdr + 1)) "$W/efsod.bin" > "$W/sod.der"
+  csca=$(ls "$CCCD_DATA_DIR"/pki/csca-*.pem | head -n 1)
+  attime=$(date -d "$expiry 23:59:59 +0700" +%s)
+  echo "  $ openssl cms -verify -inform DER -in $W/sod.der -CAfile $csca -purpose any -attime $attime -out /dev/null   # end of $expiry, Vietnam time"
+  openssl cms -verify -inform DER -in "$W/sod.der" -CAfile "$csca" -purpose any -attime "$attime" -out /dev/null 2>&1 | sed 's/^/    /'
+else
+  echo "  no delivered card of this run expires (all issued at 58 or later)"
+fi
+
 say "Data protection: who read this citizen's record, and why (every read is an audit entry)"
 "$CCCD" --as an.admin audit access --subject "$id"
 "$CCCD" --as an.admin audit anomalies || true
@@ -177,3 +210,43 @@ echo "proof sheet:        $(ls "$CCCD_DATA_DIR"/print/proofs/*.pdf)"
 echo "chips (files):      $CCCD_DATA_DIR/cards/out/"
 echo "portrait read back: $CCCD_DATA_DIR/verify/"
 echo "try: $CCCD --data-dir $CCCD_DATA_DIR status $(tail -n 1 "$W/receipts")"
+
+say "Web console: two more applications wait for the supervisor; a console password for each role"
+adults=$(awk 'match($0, /"id_number":"[0-9]+","full_name":"[^"]*","date_of_birth":"(19[5-9][0-9]|200[0-9])/) {
+        print substr($0, RSTART + 13, 12) }' "$W/register.jsonl" | sed -n "$((N + 1)),$((N + 3))p")
+more=$(echo "$adults" | sed -n 1,2p)
+free=$(echo "$adults" | sed -n 3p)
+i=100
+for id in $more; do
+  i=$((i + 1))
+  "$CCCD" registry portrait --seed "$i" -o "$W/portrait-$i.jpg"
+  "$CCCD" --as lan.clerk intake prefill "$id" --portrait "$W/portrait-$i.jpg" > "$W/app-$i.json"
+  echo "  $id -> receipt $("$CCCD" --as lan.clerk --json intake submit "$W/app-$i.json" | sed -n 's/.*"receipt": "\(.*\)".*/\1/p')"
+done
+# Demo passwords, for a throwaway data directory only: a real site sets its own with
+# `cccd user passwd NAME --password-file F`.
+PASSWORD=cccd-demo-2026
+for u in lan.clerk hoa.sup minh.op tam.verifier an.admin; do
+  printf '%s\n' "$PASSWORD" | "$CCCD" user passwd "$u" >/dev/null
+done
+url=$(sed -n 's/.*web console: \(https:[^)]*\)\/).*/\1/p' "$W/serve.log" | sed -n 1p)
+echo
+echo "Web console: $url/   (self-signed development certificate: accept it once in the browser)"
+row() { printf '  %-14s %-13s %-15s %s\n' "$@"; }
+row role user password ""
+row clerk lan.clerk "$PASSWORD" "intake: look up $free, a resident of the register"
+row supervisor hoa.sup "$PASSWORD" "2 applications wait for approval; the office's shipments and hand-over"
+row operator minh.op "$PASSWORD" "batch $batch, reconciliation, print room"
+row verifier tam.verifier "$PASSWORD" "a card on a counter reader"
+row administrator an.admin "$PASSWORD" "users, audit log, PKI"
+row applicant "(no login)" "" "$url/status?receipt=$(sed -n 2p "$W/receipts")  (delivered)"
+if [ -t 0 ] && [ -t 1 ]; then
+  echo
+  echo "The console runs until Ctrl-C."
+  trap 'echo; exit 0' INT TERM
+  wait "$SERVE_PID"
+else
+  echo
+  echo "Not a terminal: stopping. Start the console again on this data with:"
+  echo "  CCCD_DATA_DIR=$CCCD_DATA_DIR $CCCD serve --listen 127.0.0.1:8080    (then open https://127.0.0.1:8080/console/)"
+fi

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,7 +221,7 @@ func (c printRunConfig) backend(ctx context.Context) (printer.Printer, string, e
 }
 
 func runPrint(ctx context.Context, cfg printRunConfig) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := newLogger("print")
 	db, err := openDB(ctx)
 	if err != nil {
 		return err

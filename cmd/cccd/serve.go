@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cccd-project/cccd/hsm/authority"
 	"github.com/cccd-project/cccd/issuance/console"
 	"github.com/cccd-project/cccd/issuance/workflow"
 )
@@ -42,6 +43,7 @@ func newServeCmd() *cobra.Command {
 	var listen string
 	var lookups struct{ perMinute, perDay int }
 	var tlsCfg serveTLSConfig
+	var publicURL string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the intake API, the web console and the workflow engine",
@@ -52,7 +54,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			log := newLogger("serve")
 			db, err := openDB(ctx)
 			if err != nil {
 				return err
@@ -76,7 +78,16 @@ func newServeCmd() *cobra.Command {
 			env.mux.Handle("/api/", api)
 			env.mux.Handle("/status/", api)
 			// The web console: its cookies are Secure, as every request comes over TLS.
-			con, err := console.New(console.Config{DB: db, Log: log, Intake: svc,
+			// The PKI overview only lists (no key store needed).
+			pkiView, err := authority.New(db, nil, pkiConfig())
+			if err != nil {
+				log.Warn("cccd serve: console PKI overview disabled", "err", err)
+				pkiView = nil
+			}
+			if publicURL == "" {
+				publicURL = "https://" + listen
+			}
+			con, err := console.New(console.Config{DB: db, Log: log, Intake: svc, PKI: pkiView, PublicURL: publicURL,
 				Production: console.Production{Feed: env.feed, TrustDir: trustDir()}})
 			if err != nil {
 				return err
@@ -122,6 +133,7 @@ func newServeCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTPS API and the web console")
 	tlsCfg.flags(cmd.Flags())
+	cmd.Flags().StringVar(&publicURL, "public-url", "", "address applicants use for the status page, printed on receipt slips (default https://<listen>)")
 	cmd.Flags().IntVar(&lookups.perMinute, "lookups-per-minute", 0, "register look-ups per user per minute (default 10, or CCCD_LOOKUPS_PER_MINUTE)")
 	cmd.Flags().IntVar(&lookups.perDay, "lookups-per-day", 0, "register look-ups per user per day (default 300, or CCCD_LOOKUPS_PER_DAY)")
 	for _, f := range serveFlags {

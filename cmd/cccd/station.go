@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -92,7 +91,7 @@ func newStationCmd() *cobra.Command {
 }
 
 func runStation(ctx context.Context, cfg stationConfig) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := newLogger("station")
 	pc, err := pcsc.Open()
 	if err != nil {
 		return err

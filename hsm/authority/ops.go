@@ -13,6 +13,7 @@ import (
 
 	"github.com/cccd-project/cccd/hsm"
 	"github.com/cccd-project/cccd/hsm/pki"
+	"github.com/cccd-project/cccd/hsm/pki/ecparams"
 	"github.com/cccd-project/cccd/issuance/ledger"
 )
 
@@ -218,7 +219,7 @@ func (a *Authority) ExportMasterList(ctx context.Context) ([]byte, error) {
 			rows.Close()
 			return nil, fmt.Errorf("authority: %w", err)
 		}
-		c, err := x509.ParseCertificate(der)
+		c, err := ecparams.ParseCertificate(der) // foreign keys may have explicit EC parameters
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("authority: stored foreign CSCA: %w", err)

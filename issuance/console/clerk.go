@@ -82,17 +82,13 @@ func (c *Console) clerkHome(p *Page) error {
 	if p.Form == nil {
 		p.Form = &Form{}
 	}
-	list, err := c.intake.List(p.Ctx(), p.User, intake.Filter{Limit: 1000})
+	now := time.Now().In(vietnam)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, vietnam)
+	list, err := c.intake.List(p.Ctx(), p.User, intake.Filter{Clerk: p.User.Name, Since: midnight, Limit: 1000})
 	if err != nil {
 		return err
 	}
-	today := time.Now().In(vietnam).Format(time.DateOnly)
-	var d clerkHomeData
-	for _, s := range list {
-		if s.Clerk == p.User.Name && s.CreatedAt.In(vietnam).Format(time.DateOnly) == today {
-			d.Today = append(d.Today, s)
-		}
-	}
+	d := clerkHomeData{Today: list}
 	code := http.StatusOK
 	if !p.Form.OK() {
 		code = http.StatusUnprocessableEntity

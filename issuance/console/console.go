@@ -53,6 +53,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cccd-project/cccd/hsm/authority"
 	"github.com/cccd-project/cccd/issuance/intake"
 )
 
@@ -127,6 +128,10 @@ type Config struct {
 	// PublicURL is the console's address as printed on receipt slips (e.g.
 	// "https://cccd.example.vn"); empty prints the path only.
 	PublicURL string
+	// PKI lists the CSCAs, Document Signers and CRLs for the administrator's PKI overview
+	// (only its listing methods are used: it needs no key store); nil shows the PKI as not
+	// configured.
+	PKI *authority.Authority
 	// Production is what the operator, print room, office and verifier screens need
 	// (live.go).
 	Production Production

@@ -17,12 +17,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cccd-project/cccd/issuance"
+	"github.com/cccd-project/cccd/issuance/console/browsertest"
 	"github.com/cccd-project/cccd/issuance/idnum"
 	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	browsertest.CloseInheritedFiles() // before storetest starts PostgreSQL
+	storetest.Main(m)
+}
 
 // Offices and the password every test user gets.
 const (
@@ -51,6 +55,7 @@ var testUsers = []intake.User{
 	{Name: "an.operator", Role: intake.RoleOperator, Office: testOffice},
 	{Name: "binh.verifier", Role: intake.RoleVerifier, Office: testOffice},
 	{Name: "chi.admin", Role: intake.RoleAdmin, Office: testOffice},
+	{Name: "dung.admin", Role: intake.RoleAdmin, Office: testOffice},
 }
 
 // newEnv starts a console with the testUsers and the given residents in the register.

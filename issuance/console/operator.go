@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -59,26 +60,22 @@ func (c *Console) renderOperator(p *Page, code int, alert string) error {
 	ctx, e, now := p.Ctx(), c.prod.Engine, c.prod.Now()
 	v := operatorView{CanRun: p.User.Allowed(intake.ProductionRoles), CanDecide: p.User.Allowed(intake.DeadLetterRoles),
 		Now: now, Today: workflow.Day(now), LiveStates: operatorLiveStates, Alert: alert}
-	var err error
-	if v.Batches, err = e.Progresses(ctx, 12, now); err != nil {
-		return err
+	// The parts are independent: read them at once, each on its own connection.
+	var buckets []workflow.Bucket
+	parts := []func() error{
+		func() (err error) { v.Batches, err = e.Progresses(ctx, 12, now); return err },
+		func() (err error) { v.Readers, err = e.Readers(ctx); return err },
+		func() (err error) { buckets, err = c.prod.shift.series(ctx, e, now); return err },
 	}
-	if v.Readers, err = e.Readers(ctx); err != nil {
-		return err
+	if v.CanDecide {
+		parts = append(parts, func() (err error) { v.Dead, err = e.DeadLetters(ctx, false); return err })
 	}
-	start, end := workflow.Shift(now)
-	buckets, err := e.Throughput(ctx, start, end, 10*time.Minute)
-	if err != nil {
+	if err := all(parts...); err != nil {
 		return err
 	}
 	v.Chart = newChart(buckets)
-	if v.CanDecide {
-		if v.Dead, err = e.DeadLetters(ctx, false); err != nil {
-			return err
-		}
-		if len(v.Dead) > 50 {
-			v.Dead = v.Dead[:50]
-		}
+	if len(v.Dead) > 50 {
+		v.Dead = v.Dead[:50]
 	}
 	return p.RenderStatus(code, "operator", L("Sản xuất", "Production"), v)
 }
@@ -248,4 +245,16 @@ func formOf(p *Page, fields ...string) *Form {
 func pathID(p *Page) (int64, bool) {
 	id, err := strconv.ParseInt(p.R.PathValue("id"), 10, 64)
 	return id, err == nil && id > 0
+}
+
+// all runs fs at once and returns the first error.
+func all(fs ...func() error) error {
+	errs := make([]error, len(fs))
+	var wg sync.WaitGroup
+	for i, f := range fs {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = f() }()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

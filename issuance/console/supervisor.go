@@ -22,8 +22,10 @@ func init() {
 	addRoute("POST /console/supervisor/{receipt}", sup, (*Console).decide)
 }
 
-// QueueLimit is the number of applications the approval queue shows at once.
-const QueueLimit = 200
+// QueueLimit is the number of applications the approval queue shows at once, newest
+// first. Listing is a recorded read of each applicant's data (intake.Service.List), so
+// the queue shows a working page, not the whole backlog.
+const QueueLimit = 50
 
 // outcome is what happened to one receipt of a bulk approval.
 type outcome struct {
@@ -139,6 +141,7 @@ func (c *Console) renderReview(p *Page, code int, msg string) error {
 		return err
 	}
 	rv, av := personValues(reg), personValues(d.Application.Person)
+	rv["sex"], av["sex"] = reg.Sex.Vietnamese(), d.Application.Sex.Vietnamese()
 	rd := reviewData{Detail: d, Reason: reasonNames[issuance.Reason(d.Reason)], Message: msg}
 	for _, f := range personFields {
 		rd.Rows = append(rd.Rows, compareRow{Label: f.Label, Register: rv[f.Name], Applied: av[f.Name],

@@ -196,6 +196,7 @@ func (c *Console) verifierWatch(p *Page) error {
 		w.Write([]byte(b.String()))
 		rc.Flush()
 	}
+	removed := false // after a removal, waiting says the card was taken out
 	watch := counter.Watch{PC: pc, Reader: reader,
 		Setup: func(ctx context.Context, _ string) (emrtd.Credentials, verify.Options, error) {
 			ts, err := c.prod.trust()
@@ -207,10 +208,11 @@ func (c *Console) verifierWatch(p *Page) error {
 		On: func(ev counter.Event) {
 			switch ev.Kind {
 			case counter.Waiting:
-				send("waiting", verdictView{Reader: reader, Waiting: true})
+				send("waiting", verdictView{Reader: reader, Waiting: !removed, Removed: removed})
 			case counter.Result:
 				send("result", verdictView{Reader: reader, R: ev.Report})
 			case counter.Removed:
+				removed = true
 				send("removed", verdictView{Reader: reader, Removed: true})
 			}
 		}}

@@ -41,14 +41,14 @@ import (
 func (s *Service) Handler(log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/applications", s.auth(s.idempotent(s.handleSubmit)))
-	mux.HandleFunc("GET /api/v1/applications", s.auth(s.handleList))
-	mux.HandleFunc("GET /api/v1/applications/{receipt}", s.auth(s.handleShow))
+	mux.HandleFunc("GET /api/v1/applications", noBody(s.auth(s.handleList)))
+	mux.HandleFunc("GET /api/v1/applications/{receipt}", noBody(s.auth(s.handleShow)))
 	mux.HandleFunc("POST /api/v1/applications/{receipt}/approve", s.auth(s.idempotent(s.handleDecide(true))))
 	mux.HandleFunc("POST /api/v1/applications/{receipt}/reject", s.auth(s.idempotent(s.handleDecide(false))))
-	mux.HandleFunc("GET /api/v1/register/{id}", s.auth(s.handleRegister))
-	mux.HandleFunc("GET /api/v1/cards/{serial}/status", s.auth(s.handleCardStatus))
+	mux.HandleFunc("GET /api/v1/register/{id}", noBody(s.auth(s.handleRegister)))
+	mux.HandleFunc("GET /api/v1/cards/{serial}/status", noBody(s.auth(s.handleCardStatus)))
 	mux.HandleFunc("POST /status/{receipt}/access", s.handleSubjectAccess)
-	mux.HandleFunc("GET /status/{receipt}", s.handleStatus)
+	mux.HandleFunc("GET /status/{receipt}", noBody(s.handleStatus))
 	return problem.Handler(log, mux)
 }
 
@@ -82,6 +82,19 @@ func remoteHost(r *http.Request) string {
 		return host
 	}
 	return r.RemoteAddr
+}
+
+// noBody refuses a GET that carries content (RFC 9110 §9.3.1: it has no meaning here) with 415, so that
+// a client that sends a document to a read learns it was not read.
+func noBody(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			problem.Write(w, r, http.StatusUnsupportedMediaType, "a GET request takes no body",
+				problem.Field{Field: "body", Rule: "must be empty"})
+			return
+		}
+		h(w, r)
+	}
 }
 
 // BearerToken returns the token of an Authorization header value "Bearer <token>"; the scheme
@@ -237,7 +250,27 @@ func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request, u User)
 }
 
 func (s *Service) handleCardStatus(w http.ResponseWriter, r *http.Request, u User) {
-	c, err := s.CardStatus(r.Context(), u, r.PathValue("serial"), r.URL.Query().Get("id_number"))
+	serial, q := r.PathValue("serial"), r.URL.Query()
+	if !validSerial(serial) {
+		problem.Write(w, r, http.StatusBadRequest, "invalid card serial in the path",
+			problem.Field{Field: "path.serial", Rule: "1 to 64 of A-Z a-z 0-9 . _ : -"})
+		return
+	}
+	for k, v := range q {
+		if (k != "id_number" && k != "purpose") || len(v) > 1 {
+			problem.Write(w, r, http.StatusBadRequest, "invalid query parameter",
+				problem.Field{Field: "query." + problem.Clean(k, 40), Rule: "id_number and purpose, once each"})
+			return
+		}
+	}
+	if id := q.Get("id_number"); id != "" {
+		if _, err := idnum.Parse(id); err != nil {
+			problem.Write(w, r, http.StatusBadRequest, "invalid ID number in the query",
+				problem.Field{Field: "query.id_number", Rule: idRule(id, err)})
+			return
+		}
+	}
+	c, err := s.CardStatus(r.Context(), u, serial, q.Get("id_number"))
 	reply(w, r, c, err)
 }
 
@@ -271,6 +304,20 @@ func (s *Service) handleSubjectAccess(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := s.AccessesForApplicant(WithSource(r.Context(), remoteHost(r)), receipt, dob)
 	reply(w, r, map[string]any{"receipt": receipt, "reads": list}, err)
+}
+
+// validSerial reports whether s has the form of a chip serial as stations record it.
+func validSerial(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("._:-", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func idRule(id string, err error) string {

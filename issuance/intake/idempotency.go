@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 
@@ -88,6 +89,9 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
+// reservations counts new keys, to sweep expired ones now and then.
+var reservations atomic.Uint64
+
 type storedResponse struct {
 	status      int
 	contentType string
@@ -105,6 +109,11 @@ func (s *Service) reserveKey(ctx context.Context, actor, key string, hash []byte
 		return nil, fmt.Errorf("intake: idempotency key: %w", err)
 	}
 	if tag.RowsAffected() == 1 {
+		if reservations.Add(1)%256 == 0 { // now and then, forget the keys older than a day
+			if _, err := s.db.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < now() - interval '1 day'`); err != nil {
+				problem.Logger(ctx).Warn("intake: idempotency keys not swept", "err", err)
+			}
+		}
 		return nil, nil
 	}
 	var got storedResponse

@@ -68,11 +68,11 @@ func (s *Service) ImportRegisterWith(ctx context.Context, r io.Reader, opt Impor
 	var n int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "LOCK TABLE residents IN SHARE ROW EXCLUSIVE MODE"); err != nil {
-			return fmt.Errorf("intake: register import: %w", err)
+			return loadError(err)
 		}
 		var empty bool
 		if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM residents)").Scan(&empty); err != nil {
-			return fmt.Errorf("intake: register import: %w", err)
+			return loadError(err)
 		}
 		var err error
 		switch {
@@ -83,7 +83,7 @@ func (s *Service) ImportRegisterWith(ctx context.Context, r io.Reader, opt Impor
 		default:
 			n, err = tx.CopyFrom(ctx, pgx.Identifier{"residents"}, residentColumns, src)
 			if err != nil && src.err == nil {
-				err = duplicateError(err)
+				err = loadError(err)
 			}
 		}
 		if src.err != nil {
@@ -110,14 +110,14 @@ var residentColumns = []string{"id_number", "full_name", "date_of_birth", "sex",
 
 func copyInitial(ctx context.Context, tx pgx.Tx, src *residentSource) (int64, error) {
 	if _, err := tx.Exec(ctx, "ALTER TABLE residents DROP CONSTRAINT residents_pkey"); err != nil {
-		return 0, fmt.Errorf("intake: register import: %w", err)
+		return 0, loadError(err)
 	}
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"residents"}, residentColumns, src)
 	if err != nil {
-		return n, fmt.Errorf("intake: register import: %w", err)
+		return n, loadError(err)
 	}
 	if _, err := tx.Exec(ctx, "ALTER TABLE residents ADD CONSTRAINT residents_pkey PRIMARY KEY (id_number)"); err != nil {
-		return n, duplicateError(err) // cannot happen: duplicates in the file were refused while reading
+		return n, loadError(err) // cannot happen: duplicates in the file were refused while reading
 	}
 	return n, nil
 }
@@ -126,18 +126,18 @@ func copyInitial(ctx context.Context, tx pgx.Tx, src *residentSource) (int64, er
 func copyMerge(ctx context.Context, tx pgx.Tx, src *residentSource) (int64, error) {
 	src.withLine = true
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE residents_import (LIKE residents, line bigint NOT NULL) ON COMMIT DROP`); err != nil {
-		return 0, fmt.Errorf("intake: register import: %w", err)
+		return 0, loadError(err)
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"residents_import"}, append(residentColumns, "line"), src); err != nil {
-		return 0, fmt.Errorf("intake: register import: %w", err)
+		return 0, loadError(err)
 	}
 	rows, err := tx.Query(ctx, `SELECT i.line FROM residents_import i JOIN residents r USING (id_number) ORDER BY i.line`)
 	if err != nil {
-		return 0, fmt.Errorf("intake: register import: %w", err)
+		return 0, loadError(err)
 	}
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return 0, fmt.Errorf("intake: register import: %w", err)
+		return 0, loadError(err)
 	}
 	for _, l := range lines {
 		if err := src.reject(l, nil, issuance.ValidationError{{Field: "id_number", Rule: "already in the register"}}); err != nil {
@@ -148,13 +148,14 @@ func copyMerge(ctx context.Context, tx pgx.Tx, src *residentSource) (int64, erro
 		SELECT `+strings.Join(residentColumns, ", ")+` FROM residents_import i
 		WHERE NOT EXISTS (SELECT 1 FROM residents r WHERE r.id_number = i.id_number)`)
 	if err != nil {
-		return 0, fmt.Errorf("intake: register import: %w", err)
+		return 0, loadError(err)
 	}
 	return tag.RowsAffected(), nil
 }
 
-// duplicateError names the ID number PostgreSQL found twice, in words (no SQLSTATE, no driver type).
-func duplicateError(err error) error {
+// loadError names the ID number PostgreSQL found twice, and puts any other refusal of the database in
+// its words: no SQLSTATE, no driver type.
+func loadError(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
 		id := pe.Detail
@@ -163,9 +164,8 @@ func duplicateError(err error) error {
 		}
 		return fmt.Errorf("intake: register import: id_number %s is already in the register", id)
 	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return fmt.Errorf("intake: register import: the database refused the load: %s", pgErr.Message)
+	if errors.As(err, &pe) {
+		return errors.New("intake: register import: the database refused the load: " + pe.Message)
 	}
 	return fmt.Errorf("intake: register import: %w", err)
 }

@@ -247,9 +247,11 @@ type Summary struct {
 
 // Filter selects applications for List.
 type Filter struct {
-	State  string // empty = any
-	Office string // empty = any; staff below admin see only their office
-	Limit  int    // default 50, at most 1000
+	State  string    // empty = any
+	Office string    // empty = any; staff below admin see only their office
+	Limit  int       // default 50, at most 1000
+	Clerk  string    // empty = any: only the applications this clerk took
+	Since  time.Time // zero = any: only the applications taken at or after it
 }
 
 // List returns applications, newest first. Staff other than admins see their office
@@ -274,8 +276,9 @@ func (s *Service) List(ctx context.Context, u User, f Filter) ([]Summary, error)
 	f.Limit = min(f.Limit, 1000)
 	rows, err := s.db.Query(ctx, `SELECT id, receipt, id_number, person->>'full_name', state, reason, intake_office,
 		clerk, coalesce(supervisor, ''), changed_fields, created_at, updated_at FROM applications
-		WHERE ($1 = '' OR state = $1) AND ($2 = '' OR intake_office = $2) ORDER BY id DESC LIMIT $3`,
-		f.State, f.Office, f.Limit)
+		WHERE ($1 = '' OR state = $1) AND ($2 = '' OR intake_office = $2) AND ($4 = '' OR clerk = $4)
+		AND created_at >= $5 ORDER BY id DESC LIMIT $3`,
+		f.State, f.Office, f.Limit, f.Clerk, f.Since)
 	if err != nil {
 		return nil, fmt.Errorf("intake: list: %w", err)
 	}

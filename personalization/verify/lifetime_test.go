@@ -2,11 +2,18 @@ package verify_test
 
 import (
 	"context"
+	"encoding/pem"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cccd-project/cccd/issuance"
+	"github.com/cccd-project/cccd/personalization/lds"
+	"github.com/cccd-project/cccd/personalization/sod"
 	"github.com/cccd-project/cccd/personalization/verify"
 	"github.com/cccd-project/cccd/personalization/verify/verifytest"
 	"github.com/cccd-project/cccd/smartcard/vchip"
@@ -114,4 +121,47 @@ func FuzzParseAt(f *testing.F) {
 			t.Fatalf("%q: zero time without error", s)
 		}
 	})
+}
+
+// TestOpenSSLAtExpiry: openssl, knowing nothing of this code, accepts the EF.SOD of a card
+// issued today to a 38-year-old as of the last second of its expiry day (the 60th birthday),
+// with the CSCA as the only trust anchor (`openssl cms -verify -attime`), and rejects it once
+// the Document Signer certificate has ended: the signing profile, not luck, covers the card.
+func TestOpenSSLAtExpiry(t *testing.T) {
+	fx := newFixture(t)
+	today := issuance.DateOf(time.Now().In(ict))
+	app, err := verifytest.ApplicationAged(33, 38, today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, card := issue(t, "VNOPENSSL1", verifytest.Spec{App: app, DS: fx.vn.DS, DSKey: fx.vn.DSKey, NISTP256: true})
+	dir := t.TempDir()
+	sodFile, cscaFile := filepath.Join(dir, "sod.der"), filepath.Join(dir, "csca.pem")
+	s, err := sod.Parse(card.Files[lds.FIDSOD])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sodFile, s.CMS, 0o644); err != nil { // the ContentInfo inside the EF.SOD tag 77
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cscaFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: fx.vn.CSCA.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expiryEnd, err := verify.ParseAt(card.Prep.ExpiryDate.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(at time.Time) (string, error) {
+		cmd := exec.Command("openssl", "cms", "-verify", "-inform", "DER", "-in", sodFile, "-CAfile", cscaFile,
+			"-purpose", "any", "-attime", strconv.FormatInt(at.Unix(), 10), "-out", os.DevNull)
+		out, err := cmd.CombinedOutput()
+		t.Logf("%s (%s)\n%s", strings.Join(cmd.Args, " "), at.In(ict).Format(time.DateTime+" MST"), out)
+		return string(out), err
+	}
+	if out, err := run(expiryEnd); err != nil || !strings.Contains(out, "Verification successful") {
+		t.Fatalf("openssl rejects the SOD on the card's expiry day %s: %v", card.Prep.ExpiryDate, err)
+	}
+	if out, err := run(fx.vn.DS.NotAfter.Add(24 * time.Hour)); err == nil || !strings.Contains(out, "expired") {
+		t.Fatalf("openssl accepts the SOD after its DS ended (%s): %v", fx.vn.DS.NotAfter, err)
+	}
 }
