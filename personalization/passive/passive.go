@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/cccd-project/cccd/hsm/pki/trust"
@@ -186,11 +185,11 @@ func checkProfile(ds *x509.Certificate, dg1 []byte) error {
 	if !found || dg1 == nil {
 		return nil
 	}
-	d, err := lds.ParseDG1(dg1)
+	d, err := lds.ParseDocumentDG1(dg1) // a CCCD's TD1, or another State's TD1 or TD3
 	if err != nil {
 		return nil // a broken DG1 fails its hash check or its own parser, not this one
 	}
-	code := strings.TrimRight(d.MRZ[:2], "<")
+	code := d.DocumentCode
 	if !slices.Contains(types, code) {
 		return fmt.Errorf("%w: %s may sign %v, not %q", ErrSignerProfile, ds.Subject, types, code)
 	}

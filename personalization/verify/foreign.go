@@ -63,4 +63,7 @@ func (v *verification) foreignDocument(doc *emrtd.Document, d *lds.Document) {
 		v.pass(CheckExpiry, "valid until "+exp.Format(time.DateOnly))
 	}
 	v.notApplicable(CheckStatus, "the issuance registry holds CCCD cards only; this document is issued by "+d.Issuer)
+	if v.opts.ExpectSerial != "" {
+		v.fail(CheckSerial, CodeSerialMismatch, fmt.Sprintf("expected CCCD card %s, read a %s issued by %s", v.opts.ExpectSerial, d.Format, d.Issuer))
+	}
 }

@@ -163,7 +163,35 @@ func TestVerifyForeignDocuments(t *testing.T) {
 			if c.verdict == verify.Genuine && (!na[verify.CheckDG1DG13] || !na[verify.CheckStatus]) {
 				t.Errorf("DG13 and registry status should be not applicable: %+v", r.Reasons)
 			}
+			if c.verdict != verify.Genuine {
+				return
+			}
+			// At a hand-over the card expected is a CCCD card: a foreign document is not it.
+			chip.Reset()
+			r = verify.Verify(context.Background(), vchip.Transport{Chip: chip}, creds,
+				verify.Options{Trust: store, ExpectSerial: "VN0000001", Read: c.read})
+			if r.Verdict != verify.NotGenuine || r.Code != verify.CodeSerialMismatch {
+				t.Errorf("hand-over of a foreign document: %s %s", r.Verdict, r.Code)
+			}
 		})
+	}
+}
+
+// TestForeignPassportSignedByAnIDCardSigner: a Document Signer whose DocumentTypeList
+// allows ID cards only (ICAO 9303-12 §7.1.1.3) cannot sign a passport (TD3 "P").
+func TestForeignPassportSignedByAnIDCardSigner(t *testing.T) {
+	fx := newFixture(t)
+	app, err := verifytest.Application(41)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passport := func(c *prep.Card) string {
+		return td3("D", c.DocumentNumber, c.BirthYYMMDD, "F", c.ExpiryYYMMDD, "MUSTERMANN<<ERIKA")
+	}
+	chip, card := issue(t, "DEPROFILE1", foreignSpec(verifytest.Spec{App: app, DS: fx.vn.DS, DSKey: fx.vn.DSKey}, passport, 14, 15))
+	r := verify.Verify(context.Background(), vchip.Transport{Chip: chip}, card.Credentials(), verify.Options{Trust: fx.trust})
+	if r.Verdict != verify.NotGenuine || r.Code != verify.CodeDSProfile || !strings.Contains(r.Err().Error(), "not \"P\"") {
+		t.Fatalf("%s: %v", r.Verdict, r.Err())
 	}
 }
 

@@ -101,6 +101,7 @@ const (
 	CodeUnknownSigner    = "sod-unknown-signer" // Document Signer not issued by a trusted CSCA
 	CodeDSRevoked        = "ds-revoked"         // Document Signer on its CSCA's CRL
 	CodeDSExpired        = "ds-expired"         // Document Signer or CSCA not valid now
+	CodeDSProfile        = "ds-profile"         // Document Signer may not sign this document (keyUsage, DocumentTypeList)
 	CodeHashMismatch     = "dg-hash-mismatch"   // + ":DGn": data group altered after signing
 	CodeNotInSOD         = "dg-not-in-sod"      // + ":DGn": data group the SOD does not cover
 	CodeMissing          = "dg-missing"         // + ":DGn": listed in EF.SOD but not read
@@ -464,6 +465,8 @@ func (v *verification) passive(doc *emrtd.Document) {
 		v.fail(CheckPassive, CodeDSRevoked, fmt.Sprintf("Document Signer %s is revoked by its CSCA's CRL", res.DSSubject))
 	case errors.Is(err, passive.ErrExpired):
 		v.fail(CheckPassive, CodeDSExpired, err.Error())
+	case errors.Is(err, passive.ErrSignerProfile):
+		v.fail(CheckPassive, CodeDSProfile, err.Error())
 	case errors.Is(err, passive.ErrDataGroupHash), errors.Is(err, passive.ErrNotInSOD):
 		v.pass(CheckPassive, fmt.Sprintf("EF.SOD signed by %s, issued by trusted CSCA %s", res.DSSubject, res.CSCASubject))
 	default:

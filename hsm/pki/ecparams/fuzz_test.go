@@ -61,3 +61,35 @@ func FuzzParseParameters(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParsePublicKey: no input panics (DG15 keys come from the chip); a key that parses is
+// on its curve and marshals back to a key that parses to the same point.
+func FuzzParsePublicKey(f *testing.F) {
+	for _, c := range ecparams.Curves() {
+		p := c.Curve.Params()
+		for _, explicit := range []bool{false, true} {
+			spki, err := ecparams.MarshalPublicKey(&ecdsa.PublicKey{Curve: c.Curve, X: p.Gx, Y: p.Gy}, explicit)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(spki)
+		}
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		pub, p, err := ecparams.ParsePublicKey(der)
+		if err != nil {
+			return
+		}
+		if !pub.Curve.IsOnCurve(pub.X, pub.Y) {
+			t.Fatal("point off the curve accepted")
+		}
+		again, err := ecparams.MarshalPublicKey(pub, p.Explicit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, _, err := ecparams.ParsePublicKey(again); err != nil || !k.Equal(pub) {
+			t.Fatalf("round trip: %v", err)
+		}
+		_, _ = ecparams.ParsePKIXPublicKey(der)
+	})
+}

@@ -5,8 +5,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cccd-project/cccd/hsm/pki/ecparams"
@@ -105,6 +107,7 @@ func (s *Store) ImportList(der []byte, at time.Time, source string) (*ImportRepo
 	r := &ImportReport{Signer: signer.Subject.String(), SignerCSCA: csca.Subject.String(),
 		SigningTime: ml.SignedData.Signers[0].SigningTime, Total: len(ml.Entries),
 		ByReason: map[string]int{}, ByCountry: map[string]*Counts{}}
+	selfErrs := selfSignatures(ml.Entries) // the costly part, on every core, outside the lock
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seen := map[string]bool{}
@@ -137,7 +140,7 @@ func (s *Store) ImportList(der []byte, at time.Time, source string) (*ImportRepo
 			r.AlreadyTrusted++
 			continue
 		}
-		if err := c.CheckSignatureFrom(c); err != nil {
+		if err := selfErrs[e.Index]; err != nil {
 			// Not self-signed, or a link certificate under the same name as its issuer.
 			links = append(links, pending{e, err})
 			continue
@@ -171,6 +174,30 @@ func (s *Store) ImportList(der []byte, at time.Time, source string) (*ImportRepo
 			c.Issuer, c.AuthorityKeyId))
 	}
 	return r, nil
+}
+
+// selfSignatures checks the self-signature of every CSCA certificate among entries
+// concurrently, one goroutine per core; the result is indexed like entries (nil: it verifies,
+// or the entry is no CSCA certificate).
+func selfSignatures(entries []masterlist.Entry) []error {
+	errs := make([]error, len(entries))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = entries[i].Cert.CheckSignatureFrom(entries[i].Cert)
+			}
+		})
+	}
+	for i, e := range entries {
+		if e.Cert != nil && isCSCA(e.Cert) == nil {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
+	return errs
 }
 
 // holdsLocked reports whether c is trusted already.
