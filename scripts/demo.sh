@@ -87,7 +87,7 @@ batch=$("$CCCD" --as minh.op --json batch create --line $LINE | sed -n 's/.*"id"
 "$CCCD" --as minh.op batch start "$batch"
 
 say "Personalization: a station with 2 PC/SC readers (virtual chips behind pcscd, fed by a card hopper)"
-scripts/pcscd.sh start 14 >/dev/null
+scripts/pcscd.sh start 16 >/dev/null
 R0=$(scripts/pcscd.sh readers 14 | awk -F'\t' '$1 == 0 {print $3}')
 R1=$(scripts/pcscd.sh readers 14 | awk -F'\t' '$1 == 1 {print $3}')
 "$CCCD" card emulate --slots 2 --feed > "$W/emulator.log" 2>&1 &
@@ -230,17 +230,16 @@ for u in lan.clerk hoa.sup minh.op tam.verifier an.admin; do
   printf '%s\n' "$PASSWORD" | "$CCCD" user passwd "$u" >/dev/null
 done
 url=$(sed -n 's/.*web console: \(https:[^)]*\)\/).*/\1/p' "$W/serve.log" | sed -n 1p)
-cat <<EOT
-
-Web console: $url/   (self-signed development certificate: accept it once in the browser)
-  role            user        password
-  clerk           lan.clerk   $PASSWORD   (intake: look up $free, a resident of the register)
-  supervisor      hoa.sup     $PASSWORD   (2 applications wait for approval; also the office's hand-over)
-  operator        minh.op     $PASSWORD   (batch $batch, its reconciliation, print room)
-  verifier        tam.verifier $PASSWORD
-  administrator   an.admin    $PASSWORD   (users, audit log, PKI)
-  applicant       (no login)  $url/status?receipt=$(sed -n 2p "$W/receipts")   (delivered)
-EOT
+echo
+echo "Web console: $url/   (self-signed development certificate: accept it once in the browser)"
+row() { printf '  %-14s %-13s %-15s %s\n' "$@"; }
+row role user password ""
+row clerk lan.clerk "$PASSWORD" "intake: look up $free, a resident of the register"
+row supervisor hoa.sup "$PASSWORD" "2 applications wait for approval; the office's shipments and hand-over"
+row operator minh.op "$PASSWORD" "batch $batch, reconciliation, print room"
+row verifier tam.verifier "$PASSWORD" "a card on a counter reader"
+row administrator an.admin "$PASSWORD" "users, audit log, PKI"
+row applicant "(no login)" "" "$url/status?receipt=$(sed -n 2p "$W/receipts")  (delivered)"
 if [ -t 0 ] && [ -t 1 ]; then
   echo
   echo "The console runs until Ctrl-C."

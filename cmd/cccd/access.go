@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/ledger"
 )
@@ -77,6 +78,35 @@ func localSource() string {
 }
 
 func init() { auditSubcommands = append(auditSubcommands, newAuditAccessCmd, newAuditAnomaliesCmd) }
+
+// printReads prints who read the record of the applicant of receipt, once born proves it
+// (`cccd status RECEIPT --date-of-birth D`); failed proofs count against this host's user.
+func printReads(cmd *cobra.Command, db *pgxpool.Pool, receipt, born string) error {
+	dob, err := issuance.ParseDate(born)
+	if err != nil {
+		return fmt.Errorf("--date-of-birth: %w", err)
+	}
+	svc, err := newIntake(db)
+	if err != nil {
+		return err
+	}
+	reads, err := svc.AccessesForApplicant(intake.WithSource(cmd.Context(), localSource()), receipt, dob)
+	if err != nil {
+		return err
+	}
+	if global.json {
+		return printJSON(map[string]any{"receipt": receipt, "reads": reads})
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN\tWHO\tROLE\tOFFICE\tREAD\tPURPOSE\tOUTCOME")
+	for _, r := range reads {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.At.Local().Format("2006-01-02 15:04:05"), r.User, r.Role, r.Office,
+			r.Kind, r.Purpose, r.Outcome)
+	}
+	tw.Flush()
+	fmt.Printf("%s: %d reads of the applicant's record\n", receipt, len(reads))
+	return nil
+}
 
 func newAuditAccessCmd() *cobra.Command {
 	var f ledger.AccessFilter

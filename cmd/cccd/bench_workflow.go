@@ -124,8 +124,9 @@ func rate(d func(workflow.BenchResult) time.Duration) func(workflow.BenchResult)
 	return func(r workflow.BenchResult) float64 { return float64(r.Apps) / d(r).Seconds() }
 }
 
-// spread returns the median, the lowest and the highest of figure f over the runs.
-func spread(runs []workflow.BenchResult, f func(workflow.BenchResult) float64) (med, lo, hi float64) {
+// spread returns the median, the lowest and the highest of figure f over the runs (of
+// any benchmark).
+func spread[R any](runs []R, f func(R) float64) (med, lo, hi float64) {
 	v := make([]float64, len(runs))
 	for i, r := range runs {
 		v[i] = f(r)
@@ -138,7 +139,7 @@ func spread(runs []workflow.BenchResult, f func(workflow.BenchResult) float64) (
 	return med, v[0], v[len(v)-1]
 }
 
-func median(runs []workflow.BenchResult, f func(workflow.BenchResult) float64) float64 {
+func median[R any](runs []R, f func(R) float64) float64 {
 	m, _, _ := spread(runs, f)
 	return m
 }

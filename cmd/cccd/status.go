@@ -15,9 +15,10 @@ func init() {
 }
 
 func newStatusCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "status RECEIPT",
-		Short: "Where an application is: its state and timeline (no personal data)",
+	var born string
+	cmd := &cobra.Command{
+		Use:   "status RECEIPT [--date-of-birth YYYY-MM-DD]",
+		Short: "Where an application is: its state and timeline (no personal data); with the date of birth, who read the record and why",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, err := openDB(cmd.Context())
@@ -25,6 +26,9 @@ func newStatusCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
+			if born != "" {
+				return printReads(cmd, db, args[0], born)
+			}
 			st, err := intake.New(db).Status(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -43,6 +47,8 @@ func newStatusCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&born, "date-of-birth", "", "the applicant's date of birth (YYYY-MM-DD): proves the receipt and lists who read the record")
+	return cmd
 }
 
 // auditSubcommands are more `cccd audit` commands, from other files.

@@ -180,9 +180,9 @@ func TestRefused(t *testing.T) {
 		}
 	})
 
-	t.Run("disabled user", func(t *testing.T) {
+	t.Run("revoked user", func(t *testing.T) {
 		cl := e.login("an.operator")
-		if _, err := e.db.Exec(ctx, "UPDATE users SET disabled = true WHERE name = 'an.operator'"); err != nil {
+		if err := e.svc.Revoke(ctx, "an.operator", "chuyển công tác (moved to another post)"); err != nil {
 			t.Fatal(err)
 		}
 		if code, _ := cl.get("/console/"); code != http.StatusSeeOther || cl.location != "/console/login" {

@@ -194,6 +194,8 @@ func (c *Console) wrap(r route) http.Handler {
 				u, err := c.intake.ActiveUser(req.Context(), se.user)
 				if err == nil {
 					p.session, p.User = se, u
+					// The reader of personal data, for the intake service's access records.
+					p.R = req.WithContext(intake.WithUser(req.Context(), u))
 				} else if errors.Is(err, intake.ErrUnauthenticated) {
 					c.sessions.endUser(req.Context(), se.user)
 				} else {
@@ -221,12 +223,15 @@ func (c *Console) wrap(r route) http.Handler {
 			}
 		}
 		if req.Method == http.MethodPost && p.session != nil {
-			if err := req.ParseMultipartForm(2 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+			// The largest form is an application with its portrait (at most 100 KiB, twice
+			// when carried over in base64 after a refused attempt).
+			p.R.Body = http.MaxBytesReader(w, p.R.Body, 1<<20)
+			if err := p.R.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 				c.errorPageStatus(p, http.StatusBadRequest, L("Yêu cầu không hợp lệ", "Bad request"),
 					"Biểu mẫu quá lớn hoặc hỏng (form too large or malformed).")
 				return
 			}
-			if !checkCSRF(req, p.session) {
+			if !checkCSRF(p.R, p.session) {
 				c.errorPageStatus(p, http.StatusForbidden, L("Yêu cầu bị từ chối", "Request refused"),
 					"Thiếu hoặc sai mã chống giả mạo (CSRF token missing or wrong). Xin tải lại trang và thử lại.")
 				return
@@ -264,9 +269,18 @@ func (c *Console) loginForm(p *Page) error {
 	if p.LoggedIn() {
 		return p.Redirect("/console/")
 	}
+	return p.Render("login", L("Đăng nhập", "Log in"), loginData{Token: c.formToken(p), Next: safeNext(p.R.URL.Query().Get("next"))})
+}
+
+// formToken returns the double-submit token of the forms shown without a session (login,
+// the applicant's access list): the browser's cookie if it has one, else a new one set now.
+func (c *Console) formToken(p *Page) string {
+	if ck, err := p.R.Cookie(loginCookie); err == nil && len(ck.Value) == 43 {
+		return ck.Value
+	}
 	tok := randomToken()
 	c.setCookie(p.W, p.R, loginCookie, tok, 3600)
-	return p.Render("login", L("Đăng nhập", "Log in"), loginData{Token: tok, Next: safeNext(p.R.URL.Query().Get("next"))})
+	return tok
 }
 
 // safeNext keeps a post-login redirect inside the console.

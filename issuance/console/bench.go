@@ -90,6 +90,9 @@ func Bench(ctx context.Context, db *pgxpool.Pool, cfg BenchConfig, progress func
 	if err := benchLoad(ctx, db, cfg); err != nil {
 		return res, err
 	}
+	if err := benchProduction(ctx, db); err != nil {
+		return res, err
+	}
 	res.LoadTime = time.Since(start)
 	if err := db.QueryRow(ctx, "SELECT count(*) FROM applications WHERE state = 'submitted' AND intake_office = $1",
 		benchOffice).Scan(&res.InQueue); err != nil {

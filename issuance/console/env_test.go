@@ -17,12 +17,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cccd-project/cccd/issuance"
+	"github.com/cccd-project/cccd/issuance/console/browsertest"
 	"github.com/cccd-project/cccd/issuance/idnum"
 	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	browsertest.CloseInheritedFiles() // before storetest starts PostgreSQL
+	storetest.Main(m)
+}
 
 // Offices and the password every test user gets.
 const (

@@ -45,6 +45,8 @@ type production struct {
 	mu   sync.Mutex
 	pc   counter.PCSC
 	pcOK bool
+	// shift keeps the throughput chart's closed intervals.
+	shift shiftSeries
 }
 
 func newProduction(p Production, db *pgxpool.Pool, log *slog.Logger) *production {

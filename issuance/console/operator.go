@@ -61,12 +61,11 @@ func (c *Console) renderOperator(p *Page, code int, alert string) error {
 	v := operatorView{CanRun: p.User.Allowed(intake.ProductionRoles), CanDecide: p.User.Allowed(intake.DeadLetterRoles),
 		Now: now, Today: workflow.Day(now), LiveStates: operatorLiveStates, Alert: alert}
 	// The parts are independent: read them at once, each on its own connection.
-	start, end := workflow.Shift(now)
 	var buckets []workflow.Bucket
 	parts := []func() error{
 		func() (err error) { v.Batches, err = e.Progresses(ctx, 12, now); return err },
 		func() (err error) { v.Readers, err = e.Readers(ctx); return err },
-		func() (err error) { buckets, err = e.Throughput(ctx, start, end, 10*time.Minute); return err },
+		func() (err error) { buckets, err = c.prod.shift.series(ctx, e, now); return err },
 	}
 	if v.CanDecide {
 		parts = append(parts, func() (err error) { v.Dead, err = e.DeadLetters(ctx, false); return err })

@@ -1,7 +1,9 @@
 package console
 
 import (
+	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cccd-project/cccd/issuance/workflow"
@@ -78,4 +80,47 @@ func newChart(bs []workflow.Bucket) chart {
 		}
 	}
 	return c
+}
+
+// chartStep is the interval of the throughput chart.
+const chartStep = 10 * time.Minute
+
+// closedAfter is how long after its end an interval is taken as final: a card event is
+// stamped when its transaction starts and may commit a little later.
+const closedAfter = time.Minute
+
+// shiftSeries keeps the shift's closed intervals, which no longer change, so a
+// dashboard refresh reads only the intervals still open from the card events.
+type shiftSeries struct {
+	mu      sync.Mutex
+	start   time.Time
+	buckets []workflow.Bucket // closed intervals from start, in order
+}
+
+// series returns the throughput of the shift now falls in, one bucket per chartStep.
+func (s *shiftSeries) series(ctx context.Context, e *workflow.Engine, now time.Time) ([]workflow.Bucket, error) {
+	start, end := workflow.Shift(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.start.Equal(start) {
+		s.start, s.buckets = start, nil
+	}
+	closed := int(now.Add(-closedAfter).Sub(start) / chartStep) // intervals that ended before now - closedAfter
+	closed = max(0, min(closed, int(end.Sub(start)/chartStep)))
+	if len(s.buckets) < closed {
+		more, err := e.Throughput(ctx, start.Add(time.Duration(len(s.buckets))*chartStep), start.Add(time.Duration(closed)*chartStep), chartStep)
+		if err != nil {
+			return nil, err
+		}
+		s.buckets = append(s.buckets, more...)
+	}
+	out := append([]workflow.Bucket(nil), s.buckets...)
+	if from := start.Add(time.Duration(len(out)) * chartStep); from.Before(end) {
+		open, err := e.Throughput(ctx, from, end, chartStep)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, open...)
+	}
+	return out, nil
 }

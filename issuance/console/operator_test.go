@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -213,4 +214,47 @@ func TestLiveStream(t *testing.T) {
 			t.Fatal("no change event")
 		}
 	}
+}
+
+// TestShiftSeries: the chart's series with its closed intervals kept equals the card
+// events counted afresh, and a new event in the open interval shows at the next read.
+func TestShiftSeries(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Config{})
+	seedApproved(t, e, 1, testOffice)
+	eng := e.con.prod.Engine
+	if _, err := e.db.Exec(ctx, `WITH b AS (INSERT INTO batches (line, office, created_by) VALUES ('L1', $1, 'an.operator') RETURNING id)
+		INSERT INTO cards (serial, application_id, batch_id, state)
+		SELECT 'S' || g, (SELECT min(id) FROM applications), b.id, 'spoiled' FROM b, generate_series(1, 4) g`, testOffice); err != nil {
+		t.Fatal(err)
+	}
+	event := func(serial, to string, ago time.Duration) {
+		if _, err := e.db.Exec(ctx, "INSERT INTO card_events (serial, from_state, to_state, actor, at) VALUES ($1, 'blank', $2, 't', now() - $3::interval)",
+			serial, to, fmt.Sprintf("%d seconds", int(ago.Seconds()))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	event("S1", "encoded", 25*time.Minute)
+	event("S2", "spoiled", 12*time.Minute)
+	event("S3", "encoded", 5*time.Second)
+	var s shiftSeries
+	check := func() {
+		t.Helper()
+		now := time.Now()
+		got, err := s.series(ctx, eng, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start, end := workflow.Shift(now)
+		want, err := eng.Throughput(ctx, start, end, chartStep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("series\n%v\nwant\n%v", got, want)
+		}
+	}
+	check()
+	event("S4", "encoded", 0)
+	check()
 }

@@ -50,7 +50,8 @@ type statusData struct {
 	Status  *intake.PublicStatus
 	Steps   []stepView
 	Label   Label
-	Final   bool // rejected or returned: the milestones do not apply
+	Final   bool   // rejected or returned: the milestones do not apply
+	Token   string // of the "who has read my data" form (a double-submit token, as for login)
 }
 
 var receiptPattern = regexp.MustCompile(`^HS-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$`)
@@ -59,7 +60,7 @@ var receiptPattern = regexp.MustCompile(`^HS-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-
 // with no personal data (intake.Service.Status gives states and dates only).
 func (c *Console) status(p *Page) error {
 	receipt := strings.ToUpper(strings.TrimSpace(p.R.URL.Query().Get("receipt")))
-	d := statusData{Receipt: receipt}
+	d := statusData{Receipt: receipt, Token: c.formToken(p)}
 	p.Form = &Form{Values: map[string]string{"receipt": receipt}}
 	title := L("Tra cứu tình trạng hồ sơ", "Application status")
 	if receipt == "" {

@@ -279,22 +279,30 @@ type subjectAccessBody struct {
 	DateOfBirth issuance.Date `json:"date_of_birth"`
 }
 
+// decodeSubjectAccess decodes the body of POST /status/{receipt}/access strictly: the
+// date of birth is required.
+func decodeSubjectAccess(b []byte) (issuance.Date, error) {
+	var body subjectAccessBody
+	if err := issuance.DecodeJSON(b, &body); err != nil {
+		return issuance.Date{}, err
+	}
+	if body.DateOfBirth.IsZero() {
+		return issuance.Date{}, issuance.FieldError{Field: "date_of_birth", Rule: "required, YYYY-MM-DD: the date of birth proves the receipt"}
+	}
+	return body.DateOfBirth, nil
+}
+
 func (s *Service) handleSubjectAccess(w http.ResponseWriter, r *http.Request) {
 	receipt := r.PathValue("receipt")
 	if err := CheckReceipt(receipt); err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	var body subjectAccessBody
-	if !readJSON(w, r, 1<<10, false, func(b []byte) error { return issuance.DecodeJSON(b, &body) }) {
+	var dob issuance.Date
+	if !readJSON(w, r, 1<<10, false, func(b []byte) (err error) { dob, err = decodeSubjectAccess(b); return err }) {
 		return
 	}
-	if body.DateOfBirth.IsZero() {
-		problem.Write(w, r, http.StatusUnprocessableEntity, "the date of birth proves the receipt",
-			problem.Field{Field: "date_of_birth", Rule: "required, YYYY-MM-DD"})
-		return
-	}
-	list, err := s.AccessesForApplicant(WithSource(r.Context(), remoteHost(r)), receipt, body.DateOfBirth)
+	list, err := s.AccessesForApplicant(WithSource(r.Context(), remoteHost(r)), receipt, dob)
 	reply(w, r, map[string]any{"receipt": receipt, "reads": list}, err)
 }
 

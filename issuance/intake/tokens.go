@@ -102,11 +102,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (User, error) 
 	case name == nil:
 		refused = ErrUnauthenticated
 	case *disabled:
-		when := "before"
+		refused = fmt.Errorf("%w: %s", ErrTokenRevoked, *name)
 		if revoked != nil {
-			when = revoked.UTC().Format(time.RFC3339)
+			refused = fmt.Errorf("%w: %s, on %s", ErrTokenRevoked, *name, revoked.UTC().Format(time.RFC3339))
 		}
-		refused = fmt.Errorf("%w: %s was revoked (%s)", ErrTokenRevoked, *name, when)
 	case expires != nil && !now.Before(*expires):
 		refused = fmt.Errorf("%w on %s: ask an administrator for a new one (cccd user rotate %s)",
 			ErrTokenExpired, expires.UTC().Format(time.RFC3339), *name)

@@ -40,7 +40,8 @@ func (p Progress) Percent() int {
 	return 100 * p.Done / p.Applications
 }
 
-// personalizedOrLater are the application states past personalization (as Status counts Done).
+// personalizedOrLater are the application states past personalization (as Status counts
+// Done); index applications_batch_done has the same list (migration 0607).
 const personalizedOrLater = `('personalized', 'printed', 'qc_passed', 'dispatched', 'at_office', 'delivered', 'returned')`
 
 // Progresses returns the progress of the newest batches (at most limit, default 12),
@@ -52,10 +53,11 @@ func (e *Engine) Progresses(ctx context.Context, limit int, now time.Time) ([]Pr
 	rows, err := e.DB.Query(ctx, `WITH b AS (SELECT * FROM batches ORDER BY id DESC LIMIT $1)
 		SELECT b.id, b.line, b.office, b.state, b.created_at, b.started_at, a.n, a.done, a.rejected, c.n, c.spoiled
 		FROM b
-		CROSS JOIN LATERAL (SELECT count(*) AS n, count(*) FILTER (WHERE state IN `+personalizedOrLater+`) AS done,
-			count(*) FILTER (WHERE state = 'rejected') AS rejected FROM applications WHERE batch_id = b.id) a
-		CROSS JOIN LATERAL (SELECT count(*) AS n, count(*) FILTER (WHERE state IN ('spoiled', 'qc_failed')) AS spoiled
-			FROM cards WHERE batch_id = b.id) c
+		CROSS JOIN LATERAL (SELECT (SELECT count(*) FROM applications WHERE batch_id = b.id) AS n,
+			(SELECT count(*) FROM applications WHERE batch_id = b.id AND state IN `+personalizedOrLater+`) AS done,
+			(SELECT count(*) FROM applications WHERE batch_id = b.id AND state = 'rejected') AS rejected) a
+		CROSS JOIN LATERAL (SELECT (SELECT count(*) FROM cards WHERE batch_id = b.id) AS n,
+			(SELECT count(*) FROM cards WHERE batch_id = b.id AND state IN ('spoiled', 'qc_failed')) AS spoiled) c
 		ORDER BY b.id DESC`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("workflow: progress: %w", err)

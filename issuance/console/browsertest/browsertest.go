@@ -23,7 +23,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -58,7 +60,11 @@ func Start(t testing.TB) *Browser {
 			t.Fatalf("browsertest: %s missing (Debian packages chromium and chromium-driver; run scripts/deps.sh): %v", bin, err)
 		}
 	}
+	CloseInheritedFiles()
 	cmd := exec.Command(Chromedriver, "--port=0")
+	// chromedriver and the Chromium it starts form one process group, killed as one at
+	// the end, and chromedriver dies with the test binary even when cleanup cannot run.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +137,7 @@ func (b *Browser) close() {
 		b.call(http.MethodDelete, b.base, nil, nil)
 	}
 	if b.cmd.Process != nil {
-		b.cmd.Process.Kill()
+		syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL) // chromedriver and every Chromium process
 	}
 	select {
 	case <-b.stopped:
@@ -382,4 +388,21 @@ func (e Element) Select(value string) {
 	opt, err := e.b.find(e.css + ` option[value="` + value + `"]`)
 	e.b.must(err, "option "+value+" of "+e.css)
 	opt.Click()
+}
+
+// CloseInheritedFiles marks close-on-exec every descriptor above stderr the test binary
+// inherited (Go opens its own files close-on-exec), so that the processes a test starts
+// (browsers, database servers) do not hold them: a lock its caller took (`flock LOCK go
+// test`) would otherwise outlive the test in any process left behind. Start calls it; a
+// TestMain may call it first thing, before other helpers start processes.
+func CloseInheritedFiles() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }

@@ -2,9 +2,9 @@
 // scripts/pcscd.sh configures, and puts virtual cards into them. A missing pcscd or slot
 // FAILS the test with the command that fixes it; it never skips.
 //
-// Slot allocation for the test suite (scripts/pcscd.sh start 14): 0-3 smartcard
-// packages (0-1 pcsc, 2-3 vpcd), 4-7 personalization, 8-9 verifier, 10-11 benchmarks,
-// 12-13 smartcard/e2e.
+// Slot allocation for the test suite (scripts/pcscd.sh start 16): 0-3 smartcard
+// packages (0-1 pcsc, 2-3 vpcd), 4-6 personalization, 8-9 verifier, 10-11 benchmarks,
+// 12-13 smartcard/e2e, 7, 14 and 15 the web console (issuance/console).
 // A package must only use its own slots: pcscd and its readers are shared by all test
 // binaries that `go test` runs in parallel.
 package pcsctest
@@ -25,7 +25,7 @@ import (
 const settle = 3 * time.Second
 
 // fix is the command that provides the readers.
-const fix = "run `sudo scripts/pcscd.sh start 14` first"
+const fix = "run `sudo scripts/pcscd.sh start 16` first"
 
 // Reader returns the PC/SC name of the vpcd reader slot and the address a virtual card
 // attaches to (vpcd.Attach). It fails the test when pcscd does not run, the slot is not
