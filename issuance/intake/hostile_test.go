@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -176,6 +177,15 @@ func TestHostileRoutes(t *testing.T) {
 			"wrong type":         {"C1/status?id_number=abc#", "C1/status?id_number=12345#", "C1/status?id_number=true#"},
 			"bad path parameter": {"..%2F..%2Fetc%2Fpasswd", "%27%20OR%201=1--", "C1%20", "C1/status?x=1#", "C1/status?id_number=1&id_number=2#"},
 		})},
+	}
+
+	// Every route of Handler is here: a new route must bring its hostile cases.
+	src, err := os.ReadFile("http.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(src), "mux.HandleFunc("); n != len(routes) {
+		t.Fatalf("Handler serves %d routes, this test tries %d: add the new route's cases", n, len(routes))
 	}
 
 	before := counts(t, f) + " " + countIdempotency(t, f)
