@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/base64"
+	"fmt"
 	"encoding/json"
 	"errors"
 	"io"
@@ -128,7 +129,11 @@ func (c *Console) clerkForm(p *Page) error {
 
 // lookupError is the message for an ID number the register cannot answer for, or "".
 func lookupError(err error) string {
+	var le *intake.LimitError
 	switch {
+	case errors.As(err, &le):
+		return fmt.Sprintf("Đã vượt giới hạn tra cứu CSDL dân cư; xin thử lại sau %d giây (%s).",
+			int(le.RetryAfter.Seconds())+1, le.Rule)
 	case errors.Is(err, idnum.ErrFormat):
 		return "Số định danh gồm 12 chữ số (ID number: 12 digits)."
 	case errors.Is(err, idnum.ErrProvince), errors.Is(err, idnum.ErrRange):

@@ -194,3 +194,21 @@ func TestClerkPortraitCheck(t *testing.T) {
 		t.Fatalf("bad portrait: %d %s", code, body)
 	}
 }
+
+// TestClerkLookupLimit: past the register's look-up limit the clerk gets the reason next
+// to the ID number field, never an error page.
+func TestClerkLookupLimit(t *testing.T) {
+	p := testResident(t, 71, true)
+	e := newEnv(t, Config{}, p)
+	e.svc.Limits.LookupsPerMinute = 2
+	cl := e.login("lan.clerk")
+	for i := 0; i < 2; i++ {
+		if code, _ := cl.get("/console/clerk/new?id=" + p.IDNumber); code != http.StatusOK {
+			t.Fatalf("look-up %d: %d", i, code)
+		}
+	}
+	code, body := cl.get("/console/clerk/new?id=" + p.IDNumber)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="id-err"`) || !strings.Contains(body, "giới hạn tra cứu") {
+		t.Fatalf("third look-up: %d\n%s", code, body)
+	}
+}

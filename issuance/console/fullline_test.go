@@ -324,6 +324,8 @@ func TestBrowserFullLine(t *testing.T) {
 		}
 	}
 	br.Shot("print-room")
+	br.Script(`document.getElementById("face-preview").scrollIntoView()`)
+	br.Shot("print-face")
 	br.Go(base + "/console/print/qc?batch=" + batch)
 	br.WaitText("#qc-verdict", "Mọi mặt thẻ khớp chip")
 	br.Shot("print-qc")

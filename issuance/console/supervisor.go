@@ -137,8 +137,11 @@ func (c *Console) renderReview(p *Page, code int, msg string) error {
 		return err
 	}
 	reg, err := c.intake.RegisterRecord(p.Ctx(), p.User, d.IDNumber)
-	if err != nil && !errors.Is(err, intake.ErrNotInRegister) {
+	if err != nil && !errors.Is(err, intake.ErrNotInRegister) && !errors.Is(err, intake.ErrLookupLimit) {
 		return err
+	}
+	if err != nil && msg == "" {
+		msg = lookupError(err) // the register column stays empty
 	}
 	rv, av := personValues(reg), personValues(d.Application.Person)
 	rv["sex"], av["sex"] = reg.Sex.Vietnamese(), d.Application.Sex.Vietnamese()
