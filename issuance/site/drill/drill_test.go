@@ -61,7 +61,9 @@ func TestSmallDrill(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "cccd")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/cccd").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", bin, "./cmd/cccd")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	name := fmt.Sprintf("cccd-t%d", os.Getpid()%100000)
