@@ -2,9 +2,9 @@ package console
 
 import (
 	"encoding/base64"
-	"fmt"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"

@@ -113,11 +113,20 @@ func (f *blankFeeder) stop() {
 }
 
 // waitEmpty waits until pcscd saw reader empty (it polls a vpcd slot about every 400 ms:
-// a card put in before would look like the old one still there).
+// a card put in before would look like the old one still there). pcscd may answer
+// "unknown reader" for a moment while a vpcd slot reconnects: ask again until the
+// deadline.
 func waitEmpty(ctx context.Context, pc *pcsc.Context, reader string) error {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	return pc.WaitForRemoval(ctx, reader)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := pc.WaitForRemoval(wctx, reader)
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // newLine starts the broker, the relay and the event feed; the station and the print
