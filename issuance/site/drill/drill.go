@@ -109,6 +109,7 @@ type drill struct {
 	log     *slog.Logger
 	ca      *site.CA
 	pg      *pgcluster.Cluster
+	pgDir   string
 	dbURL   string
 	db      *pgxpool.Pool
 	engine  *workflow.Engine
@@ -172,6 +173,7 @@ func (d *drill) shutdown() {
 		stop, cancel := context.WithTimeout(context.Background(), time.Minute)
 		d.pg.Kill(stop)
 		cancel()
+		os.RemoveAll(d.pgDir)
 	}
 }
 

@@ -71,7 +71,15 @@ func (d *drill) setUp(ctx context.Context) error {
 
 func (d *drill) startDB(ctx context.Context, id site.Identity) error {
 	os.Setenv("CCCD_PG_FSYNC", "on")
-	c, err := pgcluster.New(d.dir("postgres"))
+	// The server runs as the postgres user, who may not be able to enter the work
+	// directory (a test's temporary directory is root's, mode 0700): the cluster lives
+	// in a directory of its own under the system's temporary directory.
+	dir, err := os.MkdirTemp("", "cccd-drill-pg-")
+	if err != nil {
+		return fmt.Errorf("drill: %w", err)
+	}
+	d.pgDir = dir
+	c, err := pgcluster.New(dir)
 	if err != nil {
 		return err
 	}
