@@ -86,7 +86,9 @@ func TestWatch(t *testing.T) {
 
 	pc.cards <- struct{}{}
 	boom := errors.New("no trust store")
-	w.Setup = func(context.Context, string) (emrtd.Credentials, verify.Options, error) { return emrtd.Credentials{}, verify.Options{}, boom }
+	w.Setup = func(context.Context, string) (emrtd.Credentials, verify.Options, error) {
+		return emrtd.Credentials{}, verify.Options{}, boom
+	}
 	if _, err := w.Run(context.Background()); !errors.Is(err, boom) {
 		t.Fatalf("setup error: %v", err)
 	}
