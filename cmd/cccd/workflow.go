@@ -56,17 +56,14 @@ func runWorkflowEngine(ctx context.Context, env *serveEnv) error {
 		return err
 	}
 	defer b.Close()
-	if err := serveStreams.Validate(); err != nil {
-		return err
-	}
-	// A cluster that is still forming (or electing) cannot place the replicas yet.
-	for err := serveStreams.Ensure(ctx, b.JS); err != nil; err = serveStreams.Ensure(ctx, b.JS) {
+	err = serveStreams.EnsureWhenReady(ctx, b.JS, func(err error) {
 		env.log.Warn("cccd serve: workflow streams not ready; retrying", "err", err)
-		select {
-		case <-ctx.Done():
+	})
+	if err != nil {
+		if ctx.Err() != nil {
 			return nil
-		case <-time.After(time.Second):
 		}
+		return err
 	}
 	where := "embedded broker at " + b.ClientURL() + " (store " + natsStoreDir() + ")"
 	if !b.Embedded() {

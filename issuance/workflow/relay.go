@@ -78,6 +78,29 @@ func (s Streams) Ensure(ctx context.Context, js jetstream.JetStream) error {
 	return nil
 }
 
+// EnsureWhenReady calls Ensure until it succeeds or ctx ends: a cluster that is still
+// forming (or electing a leader) cannot place the replicas yet. Each failed try is handed
+// to retry (which may be nil) before the next one, a second later.
+func (s Streams) EnsureWhenReady(ctx context.Context, js jetstream.JetStream, retry func(error)) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	for {
+		err := s.Ensure(ctx, js)
+		if err == nil {
+			return nil
+		}
+		if retry != nil {
+			retry(err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("workflow: streams not ready: %w", err)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
 // Relay publishes outbox rows to JetStream.
 type Relay struct {
 	DB    *pgxpool.Pool

@@ -109,7 +109,10 @@ func (w *world) start(onDone func(workflow.Job, string, error)) *service {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if err := w.streams.Ensure(ctx, b.JS); err != nil {
+	// A cluster that has just started may not place replicas yet.
+	ready, done := context.WithTimeout(ctx, time.Minute)
+	defer done()
+	if err := w.streams.EnsureWhenReady(ready, b.JS, nil); err != nil {
 		w.t.Fatal(err)
 	}
 	s := &service{cancel: cancel, b: b}
