@@ -156,7 +156,7 @@ func decodeError(err error) error {
 		return fmt.Errorf("%w: syntax error at offset %d", ErrMalformedJSON, se.Offset)
 	case errors.As(err, &de):
 		// The only Date field of an application.
-		rule := "invalid date " + shortQuote(de.Input) + ": want a real date as YYYY-MM-DD"
+		rule := "invalid date " + QuoteShort(de.Input) + ": want a real date as YYYY-MM-DD"
 		return FieldError{Field: "date_of_birth", Rule: rule, Err: err}
 	case errors.As(err, &ce):
 		// The only []byte field.

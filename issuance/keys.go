@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -208,24 +209,13 @@ func checkSurrogates(raw []byte, field string) error {
 	return nil
 }
 
+// hex4 reads the four hex digits of a \uXXXX escape at b[at:].
 func hex4(b []byte, at int) (rune, bool) {
 	if at+4 > len(b) {
 		return 0, false
 	}
-	var r rune
-	for _, c := range b[at : at+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case 'a' <= c && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case 'A' <= c && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
+	n, err := strconv.ParseUint(string(b[at:at+4]), 16, 16)
+	return rune(n), err == nil
 }
 
 // rawDepth returns how deep arrays and objects nest in data, stopping early past MaxJSONDepth.
@@ -260,8 +250,8 @@ func rawDepth(data []byte) (int, error) {
 	return max, nil
 }
 
-// shortQuote quotes a prefix of s for an error message: at most 32 characters, with "…" when cut.
-func shortQuote(s string) string {
+// QuoteShort quotes a prefix of s for an error message: at most 32 characters, with "…" when cut.
+func QuoteShort(s string) string {
 	n := 0
 	for i := range s {
 		if n == 32 {

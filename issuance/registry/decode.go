@@ -96,7 +96,7 @@ func DecodeLine(b []byte) (Resident, error) {
 	if dob != "" {
 		date, err := issuance.ParseDate(dob)
 		if err != nil {
-			return r, issuance.FieldError{Field: "date_of_birth", Rule: "invalid date " + quoteShort(dob) + ": want a real date as YYYY-MM-DD"}
+			return r, issuance.FieldError{Field: "date_of_birth", Rule: "invalid date " + issuance.QuoteShort(dob) + ": want a real date as YYYY-MM-DD"}
 		}
 		r.DateOfBirth = date
 	}
@@ -315,25 +315,17 @@ func (d *lineDecoder) strEscaped(field string, start int) (string, error) {
 	return "", d.syntax("unterminated string")
 }
 
+// hex4 reads the four hex digits of a \uXXXX escape and moves past them.
 func (d *lineDecoder) hex4() (rune, bool) {
 	if len(d.b)-d.pos < 4 {
 		return 0, false
 	}
-	var r rune
-	for _, c := range d.b[d.pos : d.pos+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case 'a' <= c && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case 'A' <= c && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
+	n, err := strconv.ParseUint(string(d.b[d.pos:d.pos+4]), 16, 16)
+	if err != nil {
+		return 0, false
 	}
 	d.pos += 4
-	return r, true
+	return rune(n), true
 }
 
 // jsonKind names the JSON type a value starting with c has.
@@ -362,16 +354,4 @@ func shortKey(k string) string {
 	}
 	q := strconv.QuoteToGraphic(k)
 	return q[1 : len(q)-1]
-}
-
-// quoteShort quotes at most 32 characters of s for a rule.
-func quoteShort(s string) string {
-	n := 0
-	for i := range s {
-		if n == 32 {
-			return fmt.Sprintf("%+q…", s[:i])
-		}
-		n++
-	}
-	return fmt.Sprintf("%+q", s)
 }
