@@ -51,82 +51,7 @@ type line struct {
 	chips    string // where finished chips are saved
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	feeders  []*blankFeeder
-}
-
-// blankFeeder keeps a blank virtual chip in one reader slot: when the station reports a
-// card done it takes the chip out, saves it, waits until pcscd saw the slot empty and
-// puts in the next blank chip.
-type blankFeeder struct {
-	t          *testing.T
-	pc         *pcsc.Context
-	name, addr string
-	dir        string
-	prefix     string
-	mu         sync.Mutex
-	n          int
-	chip       *vchip.Chip
-	slot       *vpcd.Slot
-	wg         sync.WaitGroup
-}
-
-func (f *blankFeeder) insert(ctx context.Context) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.n++
-	f.chip = vchip.New(fmt.Sprintf("%s%04d", f.prefix, f.n), vchip.Options{})
-	f.chip.SetSleep(func(time.Duration) {})
-	var err error
-	if f.slot, err = vpcd.Attach(ctx, f.addr, f.chip); err != nil {
-		f.t.Errorf("attach %s: %v", f.name, err)
-	}
-}
-
-func (f *blankFeeder) done(ctx context.Context) {
-	f.mu.Lock()
-	chip, slot := f.chip, f.slot
-	f.mu.Unlock()
-	slot.Detach()
-	if err := chip.Save(filepath.Join(f.dir, chip.Serial()+".card")); err != nil {
-		f.t.Errorf("save %s: %v", chip.Serial(), err)
-	}
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		if err := waitEmpty(ctx, f.pc, f.name); err != nil {
-			if ctx.Err() == nil {
-				f.t.Errorf("removal on %s: %v", f.name, err)
-			}
-			return
-		}
-		f.insert(ctx)
-	}()
-}
-
-func (f *blankFeeder) stop() {
-	f.wg.Wait()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.slot != nil {
-		f.slot.Detach()
-	}
-}
-
-// waitEmpty waits until pcscd saw reader empty (it polls a vpcd slot about every 400 ms:
-// a card put in before would look like the old one still there). pcscd may answer
-// "unknown reader" for a moment while a vpcd slot reconnects: ask again until the
-// deadline.
-func waitEmpty(ctx context.Context, pc *pcsc.Context, reader string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		wctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := pc.WaitForRemoval(wctx, reader)
-		cancel()
-		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	feeders  []*pcsctest.Feeder
 }
 
 // newLine starts the broker, the relay and the event feed; the station and the print
@@ -151,7 +76,7 @@ func newLine(t *testing.T) (*line, *broker.Broker, context.Context) {
 		cancel()
 		l.wg.Wait()
 		for _, f := range l.feeders {
-			f.stop()
+			f.Stop()
 		}
 		b.Close()
 		l.pc.Close()
@@ -202,8 +127,8 @@ func (l *line) startProduction(ctx context.Context, e *testEnv, b *broker.Broker
 	var readers []string
 	for i, slot := range []int{slotStationA, slotStationB} {
 		name, addr := pcsctest.Reader(t, slot)
-		f := &blankFeeder{t: t, pc: l.pc, name: name, addr: addr, dir: l.chips, prefix: fmt.Sprintf("VNWEB%d", i)}
-		f.insert(ctx)
+		f := &pcsctest.Feeder{T: t, PC: l.pc, Reader: name, Addr: addr, Dir: l.chips, Prefix: fmt.Sprintf("VNWEB%d", i)}
+		f.Insert(ctx)
 		l.feeders = append(l.feeders, f)
 		readers = append(readers, name)
 	}
@@ -215,7 +140,7 @@ func (l *line) startProduction(ctx context.Context, e *testEnv, b *broker.Broker
 		if ev.Err != nil {
 			t.Logf("station: %s", ev.Line())
 		}
-		l.feeders[ev.Reader].done(ctx)
+		l.feeders[ev.Reader].Done(ctx)
 	}
 	stopped := st.RecordReaders(ctx, engine, "st-web", "L1")
 	out := t.TempDir()
@@ -265,7 +190,7 @@ func insertCard(t *testing.T, ctx context.Context, l *line, path string) func() 
 	}
 	return func() {
 		slot.Detach()
-		if err := waitEmpty(ctx, l.pc, vpcd.ReaderName(slotCounter)); err != nil {
+		if err := pcsctest.WaitEmpty(ctx, l.pc, vpcd.ReaderName(slotCounter), 15*time.Second); err != nil {
 			t.Fatalf("counter reader still holds a card: %v", err)
 		}
 	}

@@ -42,8 +42,8 @@ func TestStationKilledMidCard(t *testing.T) {
 	defer stopFeeding()
 	dir := t.TempDir()
 	name, addr := pcsctest.Reader(t, 6)
-	f := &feeder{t: t, pc: pc, name: name, addr: addr, dir: dir, prefix: "VNKILL"}
-	f.insert(feedCtx)
+	f := &pcsctest.Feeder{T: t, PC: pc, Reader: name, Addr: addr, Dir: dir, Prefix: "VNKILL", Removal: 10 * time.Second}
+	f.Insert(feedCtx)
 	b, err := broker.Connect(bg, broker.Config{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestStationKilledMidCard(t *testing.T) {
 		p := &station.Personalizer{Apps: station.DBApplications{DB: db}, Signers: signers, Trust: ts}
 		st := station.New(p, pc, []string{name})
 		st.Log, st.MaxLength, st.CardWait = quiet, 4096, 2500*time.Millisecond
-		st.OnCard = func(ev station.Event) { t.Log(ev.Line()); f.done(feedCtx) }
+		st.OnCard = func(ev station.Event) { t.Log(ev.Line()); f.Done(feedCtx) }
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); st.Run(ctx) }()
@@ -96,7 +96,7 @@ func TestStationKilledMidCard(t *testing.T) {
 	stop()
 	second.Wait()
 	stopFeeding()
-	f.stop()
+	f.Stop()
 
 	if got := count(t, db, "SELECT count(*) FROM cards WHERE state = 'encoded'"); got != n {
 		t.Errorf("%d encoded cards, want %d", got, n)

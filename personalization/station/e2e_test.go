@@ -39,7 +39,6 @@ import (
 	"github.com/cccd-project/cccd/smartcard/pcsc/pcsctest"
 	"github.com/cccd-project/cccd/smartcard/tlv"
 	"github.com/cccd-project/cccd/smartcard/vchip"
-	"github.com/cccd-project/cccd/smartcard/vpcd"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -121,80 +120,6 @@ func signerPool(t *testing.T, db *pgxpool.Pool) (*dsrotation.Pool, *trust.Store,
 	return dsrotation.New(db, keys, nil), ts, sodtest.PEM(csca)
 }
 
-// feeder plays the card feeder of one reader slot: a blank virtual chip in the slot;
-// when the station reports the card done, it takes the chip out, saves it for
-// inspection, waits until pcscd saw the slot empty and inserts a new blank chip.
-type feeder struct {
-	t      *testing.T
-	pc     *pcsc.Context
-	name   string
-	addr   string
-	dir    string
-	prefix string
-	mu     sync.Mutex
-	n      int
-	chip   *vchip.Chip
-	slot   *vpcd.Slot
-	faults vchip.Faults // for the next chip only
-	wg     sync.WaitGroup
-}
-
-func (f *feeder) insert(ctx context.Context) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.n++
-	f.chip = blankChip(fmt.Sprintf("%s%04d", f.prefix, f.n))
-	f.chip.SetFaults(f.faults)
-	f.faults = vchip.Faults{}
-	var err error
-	if f.slot, err = vpcd.Attach(ctx, f.addr, f.chip); err != nil {
-		f.t.Errorf("attach %s: %v", f.name, err)
-	}
-}
-
-// done takes the finished chip out and feeds the next one.
-func (f *feeder) done(ctx context.Context) {
-	f.mu.Lock()
-	chip, slot := f.chip, f.slot
-	f.mu.Unlock()
-	slot.Detach()
-	if err := chip.Save(filepath.Join(f.dir, chip.Serial()+".card")); err != nil {
-		f.t.Errorf("save %s: %v", chip.Serial(), err)
-	}
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		// pcscd polls the vpcd slot about every 400 ms; a new card inserted before it saw
-		// the slot empty would look like the old one still there.
-		deadline := time.Now().Add(10 * time.Second)
-		for ctx.Err() == nil {
-			wctx, cancel := context.WithTimeout(ctx, time.Second)
-			err := f.pc.WaitForRemoval(wctx, f.name)
-			cancel()
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				f.t.Errorf("removal on %s: %v", f.name, err)
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if ctx.Err() == nil {
-			f.insert(ctx)
-		}
-	}()
-}
-
-func (f *feeder) stop() {
-	f.wg.Wait()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.slot != nil {
-		f.slot.Detach()
-	}
-}
-
 // productionLine is what a station test starts from: its applications approved and
 // in one batch of a production line, Document Signers to sign with, and pcscd.
 type productionLine struct {
@@ -239,15 +164,15 @@ func TestStationEndToEnd(t *testing.T) {
 	l := newProductionLine(t, ctx, a, "L1")
 	db, ids, signers, ts, cscaPEM, engine, operator, pc := l.db, l.ids, l.signers, l.trust, l.cscaPEM, l.engine, l.operator, l.pc
 	dir := t.TempDir()
-	var feeders []*feeder
+	var feeders []*pcsctest.Feeder
 	var readers []string
 	for i, slot := range []int{4, 5} {
 		name, addr := pcsctest.Reader(t, slot)
-		f := &feeder{t: t, pc: pc, name: name, addr: addr, dir: dir, prefix: fmt.Sprintf("VNE2E%d", i)}
+		f := &pcsctest.Feeder{T: t, PC: pc, Reader: name, Addr: addr, Dir: dir, Prefix: fmt.Sprintf("VNE2E%d", i), Removal: 10 * time.Second}
 		if i == 0 {
-			f.faults = vchip.Faults{TearAfter: 14} // mid-write of the first card
+			f.Faults = vchip.Faults{TearAfter: 14} // mid-write of the first card
 		}
-		f.insert(ctx)
+		f.Insert(ctx)
 		feeders = append(feeders, f)
 		readers = append(readers, name)
 	}
@@ -263,7 +188,7 @@ func TestStationEndToEnd(t *testing.T) {
 		mu.Lock()
 		events = append(events, ev)
 		mu.Unlock()
-		feeders[ev.Reader].done(ctx)
+		feeders[ev.Reader].Done(ctx)
 	}
 
 	b, err := broker.Connect(ctx, broker.Config{StoreDir: t.TempDir()})
@@ -297,7 +222,7 @@ func TestStationEndToEnd(t *testing.T) {
 	cancel()
 	wg.Wait()
 	for _, f := range feeders {
-		f.stop()
+		f.Stop()
 	}
 	ctx = context.Background()
 
