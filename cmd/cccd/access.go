@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/user"
@@ -19,7 +20,8 @@ import (
 // accessEnv is the configuration of reads and tokens from the environment:
 // CCCD_LOOKUPS_PER_MINUTE, CCCD_LOOKUPS_PER_DAY (register look-ups per user),
 // CCCD_AUTH_FAILURES, CCCD_AUTH_WINDOW (failed authentications per source) and
-// CCCD_TOKEN_LIFETIME (of new and rotated tokens). Unset: the service's defaults.
+// CCCD_TOKEN_LIFETIME (of new and rotated tokens) and CCCD_LOOKUP_HOLD (how long a
+// clerk's look-up stays open without its application). Unset: the service's defaults.
 type accessEnv struct {
 	limits   intake.Limits
 	lifetime time.Duration
@@ -44,7 +46,8 @@ func loadAccessEnv() (accessEnv, error) {
 	durs := []struct {
 		name string
 		dst  *time.Duration
-	}{{"CCCD_AUTH_WINDOW", &e.limits.AuthWindow}, {"CCCD_TOKEN_LIFETIME", &e.lifetime}}
+	}{{"CCCD_AUTH_WINDOW", &e.limits.AuthWindow}, {"CCCD_TOKEN_LIFETIME", &e.lifetime},
+		{"CCCD_LOOKUP_HOLD", &e.limits.LookupHold}}
 	for _, v := range durs {
 		if s := os.Getenv(v.name); s != "" {
 			d, err := time.ParseDuration(s)
@@ -55,6 +58,17 @@ func loadAccessEnv() (accessEnv, error) {
 		}
 	}
 	return e, e.limits.Validate()
+}
+
+// closeChained chains the reads of personal data this command recorded onto the audit
+// log (ledger.ChainPending), then closes db: a one-shot command leaves nothing pending
+// when it can help it. Should chaining fail, the reads stay recorded in access_pending
+// and the next chainer (serve, or any reader of access records) takes them.
+func closeChained(ctx context.Context, db *pgxpool.Pool) {
+	if _, err := ledger.ChainPending(context.WithoutCancel(ctx), db); err != nil {
+		fmt.Fprintln(os.Stderr, "cccd: access records stay pending for serve to chain:", err)
+	}
+	db.Close()
 }
 
 // newIntake returns the intake service on db with the limits of the environment.

@@ -22,7 +22,7 @@ func withIntake(cmd *cobra.Command, f func(svc *intake.Service, u intake.User) e
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeChained(cmd.Context(), db)
 	svc, err := newIntake(db)
 	if err != nil {
 		return err
@@ -214,6 +214,29 @@ func newIntakeCmd() *cobra.Command {
 		}
 		return c
 	}
-	cmd.AddCommand(submit, prefill, list, show, decide(true), decide(false))
+	release := &cobra.Command{
+		Use:   "release",
+		Short: "Give up your open register look-up (the citizen did not apply), so that you may look up someone else",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withIntake(cmd, func(svc *intake.Service, u intake.User) error {
+				id, err := svc.Release(cmd.Context(), u)
+				if err != nil {
+					return err
+				}
+				if global.json {
+					return printJSON(map[string]any{"released": id != "", "id_number": id})
+				}
+				if id == "" {
+					fmt.Println("no look-up was open")
+				} else {
+					fmt.Println("gave up the look-up of", id)
+				}
+				return nil
+			})
+		},
+	}
+
+	cmd.AddCommand(submit, prefill, release, list, show, decide(true), decide(false))
 	return cmd
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cccd-project/cccd/hsm/authority"
 	"github.com/cccd-project/cccd/issuance/console"
+	"github.com/cccd-project/cccd/issuance/ledger"
 	"github.com/cccd-project/cccd/issuance/workflow"
 )
 
@@ -105,6 +106,9 @@ func newServeCmd() *cobra.Command {
 			// Requests live in serve's context: the console's event streams end when serve stops.
 			srv := &http.Server{Handler: env.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 				BaseContext: func(net.Listener) context.Context { return ctx }}
+			// Reads of personal data are recorded on the request path and chained onto the
+			// audit log here, in sets; the last ones when serve stops.
+			go svc.ChainReads(ctx, 250*time.Millisecond, log)
 			for _, h := range serveHooks {
 				go func() {
 					// A component that has nothing to do returns nil; only an error stops serve.
@@ -128,6 +132,9 @@ func newServeCmd() *cobra.Command {
 			shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
 			defer done()
 			srv.Shutdown(shutdown)
+			if _, cerr := ledger.ChainPending(shutdown, db); cerr != nil {
+				log.Error("cccd serve: chaining the last access records", "err", cerr)
+			}
 			return err
 		},
 	}

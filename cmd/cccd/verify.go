@@ -185,7 +185,7 @@ func registryStatus(ctx context.Context) (verify.StatusSource, func(), string) {
 		db.Close()
 		return nil, func() {}, "card status not checked: the registry check is a recorded read and needs a signed-in verifier (--as NAME): " + err.Error()
 	}
-	return statusAs{&workflow.Engine{DB: db}, u}, db.Close, ""
+	return statusAs{&workflow.Engine{DB: db}, u}, func() { closeChained(ctx, db) }, ""
 }
 
 // statusAs asks src for card statuses as u: the check is a recorded read of the

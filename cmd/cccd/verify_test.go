@@ -146,7 +146,10 @@ func TestDeliverVerifiesCard(t *testing.T) {
 	}
 
 	// The registry checks of the hand-overs are reads of the holder's record, recorded
-	// as the office staff's, for a hand-over.
+	// as the office staff's, for a hand-over (chained onto the audit log first).
+	if _, err := ledger.ChainPending(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
 	var reads int
 	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'access.card'
 		AND subject = 'person/' || $1 AND actor = 'clerk1' AND detail::jsonb->>'purpose' = 'hand-over'`, app.IDNumber).Scan(&reads); err != nil || reads == 0 {

@@ -119,6 +119,10 @@ func (c *Console) adminAudit(p *Page) error {
 	if !p.Form.OK() {
 		return p.RenderStatus(http.StatusUnprocessableEntity, "admin_audit", L("Nhật ký kiểm toán", "Audit log"), d)
 	}
+	// Reads recorded but not yet chained are chained first, so that the page lists them.
+	if _, err := ledger.ChainPending(p.Ctx(), c.db); err != nil {
+		return err
+	}
 	rows, err := c.db.Query(p.Ctx(), `SELECT chain, seq, at, actor, office, action, subject, detail, hash FROM audit_log
 		WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) AND ($3 = '' OR subject = $3)
 		ORDER BY at DESC, chain, seq DESC LIMIT $4 OFFSET $5`, q.Get("actor"), q.Get("action"), q.Get("subject"),

@@ -23,6 +23,7 @@ func init() {
 	addRoute("GET /console/clerk", clerk, (*Console).clerkHome)
 	addRoute("GET /console/clerk/new", clerk, (*Console).clerkForm)
 	addRoute("POST /console/clerk/new", clerk, (*Console).clerkSubmit)
+	addRoute("POST /console/clerk/release", clerk, (*Console).clerkRelease)
 	addRoute("POST /console/clerk/portrait", clerk, (*Console).clerkPortraitCheck)
 	addRoute("GET /console/clerk/receipt/{receipt}", clerk, (*Console).clerkReceipt)
 	addRoute("GET /console/clerk/slip/{receipt}", clerk, (*Console).clerkSlip)
@@ -116,6 +117,9 @@ func (c *Console) clerkForm(p *Page) error {
 	if err != nil {
 		if msg := lookupError(err); msg != "" {
 			p.Form.Fail("id", msg)
+			if errors.Is(err, intake.ErrLookupOpen) {
+				p.Form.Values["open"] = "1" // offer to give the open look-up up
+			}
 			return c.clerkHome(p)
 		}
 		return err
@@ -127,13 +131,30 @@ func (c *Console) clerkForm(p *Page) error {
 	return p.Render("clerk_form", L("Hồ sơ đề nghị cấp thẻ", "Card application"), c.formData(reg, p.Form, nil))
 }
 
+// clerkRelease gives up the clerk's open look-up (the citizen did not apply, or the
+// number was mistyped): the form's Cancel button.
+func (c *Console) clerkRelease(p *Page) error {
+	id, err := c.intake.Release(p.Ctx(), p.User)
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		p.Flash("Đã huỷ tra cứu " + id + "; có thể tra cứu công dân khác (look-up given up).")
+	}
+	return c.clerkHome(p)
+}
+
 // lookupError is the message for an ID number the register cannot answer for, or "".
 func lookupError(err error) string {
 	var le *intake.LimitError
+	var oe *intake.OpenLookupError
 	switch {
 	case errors.As(err, &le):
 		return fmt.Sprintf("Đã vượt giới hạn tra cứu CSDL dân cư; xin thử lại sau %d giây (%s).",
 			int(le.RetryAfter.Seconds())+1, le.Rule)
+	case errors.As(err, &oe):
+		return fmt.Sprintf("Hồ sơ của số định danh %s đang mở: hãy nộp hồ sơ đó hoặc huỷ tra cứu trước khi tra cứu người khác "+
+			"(one look-up at a time: submit that application or give it up first).", oe.Open)
 	case errors.Is(err, idnum.ErrFormat):
 		return "Số định danh gồm 12 chữ số (ID number: 12 digits)."
 	case errors.Is(err, idnum.ErrProvince), errors.Is(err, idnum.ErrRange):

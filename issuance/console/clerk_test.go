@@ -172,6 +172,16 @@ func TestClerkBadInput(t *testing.T) {
 	if !strings.Contains(body, `Nốt ruồi &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; sẹo`) {
 		t.Fatalf("free text not escaped as text:\n%s", body)
 	}
+	// One look-up at a time: p's look-up is still open, so another number is refused
+	// with the open one's last digits and a button to give it up.
+	code, body := cl.get("/console/clerk/new?id=001190999999")
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "đang mở") ||
+		!strings.Contains(body, "••••••••"+p.IDNumber[8:]) || !strings.Contains(body, `id="release"`) {
+		t.Fatalf("look-up while another is open: %d\n%s", code, body)
+	}
+	if code, body := cl.postForm("/console/clerk/release", url.Values{}); code != http.StatusOK || !strings.Contains(body, "Đã huỷ tra cứu") {
+		t.Fatalf("give up the open look-up: %d\n%s", code, body)
+	}
 	// Unknown ID numbers are refused next to the look-up field.
 	for id, want := range map[string]string{"12": "12 chữ số", "001190999999": "Không có trong", "999190000001": "không hợp lệ"} {
 		code, body := cl.get("/console/clerk/new?id=" + id)

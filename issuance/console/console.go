@@ -349,6 +349,8 @@ func (c *Console) errorPage(p *Page, err error) {
 		code, title, msg = http.StatusForbidden, L("Không được phép", "Forbidden"), err.Error()
 	case errors.Is(err, intake.ErrNotFound):
 		code, title, msg = http.StatusNotFound, L("Không tìm thấy", "Not found"), err.Error()
+	case errors.Is(err, intake.ErrLookupOpen):
+		code, title, msg = http.StatusConflict, L("Đang mở một tra cứu khác", "Another look-up is open"), err.Error()
 	case errors.Is(err, intake.ErrLookupLimit), errors.Is(err, intake.ErrAuthLimit):
 		code, title, msg = http.StatusTooManyRequests, L("Quá giới hạn tra cứu", "Too many requests"), err.Error()
 	case errors.Is(err, intake.ErrPurpose):

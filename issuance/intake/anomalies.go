@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cccd-project/cccd/issuance/ledger"
 )
 
 // AnomalyConfig tunes the anomaly report. Zero fields take the defaults.
@@ -90,6 +92,9 @@ func (s *Service) Anomalies(ctx context.Context, u User, c AnomalyConfig) ([]Ano
 		return nil, err
 	}
 	c = c.withDefaults(s.Now())
+	if _, err := ledger.ChainPending(ctx, s.db); err != nil {
+		return nil, err
+	}
 	day := c.Now.Add(-24 * time.Hour)
 	from := day.AddDate(0, 0, -c.Days)
 	rows, err := s.db.Query(ctx, `

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cccd-project/cccd/issuance/intake"
+	"github.com/cccd-project/cccd/issuance/ledger"
 	"github.com/cccd-project/cccd/issuance/store/storetest"
 )
 
@@ -20,10 +21,17 @@ func TestBenchAccessRecordsOnAndOff(t *testing.T) {
 	if res.Failed != 0 || res.Apps == 0 || res.AccessOn.Apps+res.AccessOff.Apps != res.Apps || res.AccessOn.Apps == 0 || res.AccessOff.Apps == 0 {
 		t.Fatalf("bench: %+v", res)
 	}
-	var reads, apps int
+	// Every recorded look-up is chained on the audit log by the end of the run.
+	var reads, apps, pending int
 	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_log WHERE action = 'access.register'),
-		(SELECT count(*) FROM applications)`).Scan(&reads, &apps); err != nil {
+		(SELECT count(*) FROM applications), (SELECT count(*) FROM access_pending)`).Scan(&reads, &apps, &pending); err != nil {
 		t.Fatal(err)
+	}
+	if pending != 0 {
+		t.Fatalf("%d reads left pending after the run", pending)
+	}
+	if rep, err := ledger.VerifyAudit(ctx, pool); err != nil || !rep.OK() {
+		t.Fatalf("audit log after the run: %+v %v", rep, err)
 	}
 	if res.WarmUp == 0 || apps != res.WarmUp+res.Apps || reads != res.WarmUp+res.AccessOn.Apps {
 		t.Fatalf("%d applications, %d recorded look-ups; want %d and %d (the warm-up's and those taken with access records on)",

@@ -172,6 +172,18 @@ func TestHostileRoutes(t *testing.T) {
 		{"GET /api/v1/applications/{receipt}", clerk, pathParam("/api/v1/applications/", "", "", nil)},
 		{"GET /status/{receipt}", "", pathParam("/status/", "", "", nil)},
 		{"GET /api/v1/register/{id}", clerk, pathParam("/api/v1/register/", "", "", nil)},
+		{"DELETE /api/v1/register/open", clerk, func(class string) []hostileCase {
+			const path = "/api/v1/register/open"
+			switch class {
+			case "wrong content type":
+				return []hostileCase{{"DELETE", path, "application/json", []byte(`{}`), 415}}
+			case "bad path parameter":
+				return []hostileCase{{"DELETE", path + "?id=1", "", nil, 400}, {"DELETE", path + "?%00", "", nil, 400}}
+			case "deep nesting":
+				return []hostileCase{{"DELETE", path + "/" + strings.Repeat("a/", 50) + "b", "", nil, 404}}
+			}
+			return nil
+		}},
 		// A serial is free-form (1-64 of A-Z a-z 0-9 . _ : -): "12345" is a well-formed unknown card (200).
 		{"GET /api/v1/cards/{serial}/status", clerk, pathParam("/api/v1/cards/", "/status", "?id_number="+p.IDNumber, map[string][]string{
 			"wrong type":         {"C1/status?id_number=abc#", "C1/status?id_number=12345#", "C1/status?id_number=true#"},

@@ -25,6 +25,7 @@ import (
 //	POST /api/v1/applications/{receipt}/approve  supervisor (body: none or {})
 //	POST /api/v1/applications/{receipt}/reject   supervisor (body: {"reason": "..."})
 //	GET  /api/v1/register/{id_number}            clerk: the register's record, to pre-fill
+//	DELETE /api/v1/register/open                 clerk: give up the open look-up (Release)
 //	GET  /api/v1/cards/{serial}/status?id_number=  verifier, office staff: valid or revoked, no personal data
 //	GET  /status/{receipt}                       public: where an application is, no personal data
 //	POST /status/{receipt}/access                public: who read the applicant's record and why
@@ -33,7 +34,8 @@ import (
 // Reads of personal data are recorded (see Lookup); an /api request may name its
 // purpose with ?purpose= (prefill, follow-up, approval, hand-over, verification,
 // administration), else the role's default applies. Register look-ups past the
-// limits and sources past the failed-authentication limit get 429 with Retry-After.
+// limits and sources past the failed-authentication limit get 429 with Retry-After; a
+// clerk's look-up of another person while one is open gets 409 with Retry-After.
 //
 // Every /api request carries "Authorization: Bearer <token>" (the scheme in any case, RFC 9110 §11.1).
 // A POST may carry an Idempotency-Key header (see idempotent). Every 4xx and 5xx is an RFC 9457
@@ -46,6 +48,7 @@ func (s *Service) Handler(log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /api/v1/applications/{receipt}/approve", s.auth(s.idempotent(s.handleDecide(true))))
 	mux.HandleFunc("POST /api/v1/applications/{receipt}/reject", s.auth(s.idempotent(s.handleDecide(false))))
 	mux.HandleFunc("GET /api/v1/register/{id}", noBody(s.auth(s.handleRegister)))
+	mux.HandleFunc("DELETE /api/v1/register/open", noBody(s.auth(s.handleRelease)))
 	mux.HandleFunc("GET /api/v1/cards/{serial}/status", noBody(s.auth(s.handleCardStatus)))
 	mux.HandleFunc("POST /status/{receipt}/access", s.handleSubjectAccess)
 	mux.HandleFunc("GET /status/{receipt}", noBody(s.handleStatus))
@@ -249,6 +252,16 @@ func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request, u User)
 	reply(w, r, p, err)
 }
 
+func (s *Service) handleRelease(w http.ResponseWriter, r *http.Request, u User) {
+	if r.URL.RawQuery != "" {
+		problem.Write(w, r, http.StatusBadRequest, "invalid query parameter",
+			problem.Field{Field: "query", Rule: "none taken"})
+		return
+	}
+	id, err := s.Release(r.Context(), u)
+	reply(w, r, map[string]any{"released": id != "", "id_number": id}, err)
+}
+
 func (s *Service) handleCardStatus(w http.ResponseWriter, r *http.Request, u User) {
 	serial, q := r.PathValue("serial"), r.URL.Query()
 	if !validSerial(serial) {
@@ -347,6 +360,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var fe issuance.FieldError
 	var de *DuplicateError
 	var le *LimitError
+	var oe *OpenLookupError
 	switch {
 	case errors.As(err, &ve):
 		problem.Write(w, r, http.StatusUnprocessableEntity, "application is invalid", fieldsOf(ve)...)
@@ -367,6 +381,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &le):
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(le.RetryAfter.Seconds()+0.5))))
 		problem.Write(w, r, http.StatusTooManyRequests, le.Msg, problem.Field{Field: le.field(), Rule: le.rule()})
+	case errors.As(err, &oe):
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(oe.RetryAfter.Seconds()+0.5))))
+		problem.Write(w, r, http.StatusConflict, strings.TrimPrefix(oe.Error(), "intake: "),
+			problem.Field{Field: "user", Rule: "one look-up at a time: submit its application or give it up (DELETE /api/v1/register/open)"})
 	case errors.Is(err, ErrTokenRevoked), errors.Is(err, ErrTokenExpired):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cccd", error="invalid_token"`)
 		problem.Write(w, r, http.StatusUnauthorized, strings.TrimPrefix(err.Error(), ErrUnauthenticated.Error()+": "),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/cccd-project/cccd/issuance"
@@ -135,6 +137,9 @@ type Limits struct {
 	LookupsPerDay    int // register look-ups per user per day, Vietnam time (default 300)
 	AuthFailures     int // failed authentications per source per AuthWindow (default 10)
 	AuthWindow       time.Duration
+	// LookupHold is how long a clerk's look-up to pre-fill stays open without its
+	// application being submitted or given up (default 30 minutes).
+	LookupHold time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -150,13 +155,16 @@ func (l Limits) withDefaults() Limits {
 	if l.AuthWindow <= 0 {
 		l.AuthWindow = 15 * time.Minute
 	}
+	if l.LookupHold <= 0 {
+		l.LookupHold = 30 * time.Minute
+	}
 	return l
 }
 
 // Validate checks the limits.
 func (l Limits) Validate() error {
 	switch {
-	case l.LookupsPerMinute < 0, l.LookupsPerDay < 0, l.AuthFailures < 0, l.AuthWindow < 0:
+	case l.LookupsPerMinute < 0, l.LookupsPerDay < 0, l.AuthFailures < 0, l.AuthWindow < 0, l.LookupHold < 0:
 		return errors.New("intake: limits: must not be negative (0 takes the default)")
 	case l.LookupsPerMinute > 0 && l.LookupsPerDay > 0 && l.LookupsPerDay < l.LookupsPerMinute:
 		return fmt.Errorf("intake: limits: %d look-ups per day is below %d per minute", l.LookupsPerDay, l.LookupsPerMinute)
@@ -164,11 +172,36 @@ func (l Limits) Validate() error {
 	return nil
 }
 
+// ErrLookupOpen means a clerk asked for a look-up to pre-fill while a look-up of another
+// person is still open: one application at a time. The open one closes when its
+// application is submitted, when the clerk gives it up (Release), or after
+// Limits.LookupHold.
+var ErrLookupOpen = errors.New("intake: another register look-up is open")
+
+// OpenLookupError is a refusal by ErrLookupOpen. It names the open look-up by the last
+// digits of its ID number only.
+type OpenLookupError struct {
+	User       string
+	Open       string        // the open look-up's ID number, masked but for its last 4 digits
+	RetryAfter time.Duration // when the hold lapses
+}
+
+func (e *OpenLookupError) Error() string {
+	return fmt.Sprintf("%s: %s has an open look-up of %s: submit its application or give it up first (the refusal is recorded)",
+		ErrLookupOpen, e.User, e.Open)
+}
+
+func (e *OpenLookupError) Is(target error) bool { return target == ErrLookupOpen }
+
 // Lookup returns the register's record for an ID number, to pre-fill an application,
 // for the user in ctx (WithUser), who must be a clerk (or a supervisor checking an
 // application). Look-ups are limited per user per minute and per day (Limits); every
-// attempt counts, refused ones too. Every look-up is recorded, a refused one as refused. The count, the read and
-// the record are one statement: one round trip, like the look-up alone.
+// attempt counts, refused ones too. A clerk's look-up to pre-fill stays open until its
+// application is submitted or given up (Release), and meanwhile a look-up of anyone else
+// is refused (ErrLookupOpen). Every look-up is recorded, a refused one as refused. The
+// count, the hold, the read and the record are one statement: one round trip and one
+// commit, with no lock shared with other users (the record is chained on the audit log
+// afterwards, ledger.ChainPending).
 func (s *Service) Lookup(ctx context.Context, id string) (issuance.Person, error) {
 	u, ok := UserFrom(ctx)
 	if !ok {
@@ -195,33 +228,48 @@ func (s *Service) Lookup(ctx context.Context, id string) (issuance.Person, error
 	detail := func(outcome string) string {
 		return ledger.AccessDetail{Role: u.Role, Purpose: why, Outcome: outcome}.String()
 	}
-	var over string
+	var over, openID string
+	var openAt time.Time
 	var found bool
 	var p issuance.Person
 	var dob *time.Time
 	var sex string
-	err = s.db.QueryRow(ctx, `WITH c AS (
-			INSERT INTO access_counts AS c (name, minute, per_minute, day, per_day) VALUES ($1, $2, 1, $3, 1)
+	// keep: the look-up is refused (over a limit, or another one open) or holds nothing
+	// (not a pre-fill, or nobody to pre-fill), so the open look-up stays as it was.
+	err = s.db.QueryRow(ctx, `WITH f AS (SELECT EXISTS (SELECT 1 FROM residents WHERE id_number = $6) AS found),
+		c AS (
+			INSERT INTO access_counts AS c (name, minute, per_minute, day, per_day, open_id, open_at)
+				SELECT $1, $2, 1, $3, 1, CASE WHEN $12::boolean AND f.found THEN $6 ELSE '' END, $14::timestamptz FROM f
 			ON CONFLICT (name) DO UPDATE SET
 				per_minute = CASE WHEN c.minute = excluded.minute THEN c.per_minute + 1 ELSE 1 END, minute = excluded.minute,
-				per_day = CASE WHEN c.day = excluded.day THEN c.per_day + 1 ELSE 1 END, day = excluded.day
-			RETURNING per_minute, per_day),
-		v AS (SELECT CASE WHEN per_minute > $4 THEN 'minute' WHEN per_day > $5 THEN 'day' ELSE '' END AS over FROM c),
+				per_day = CASE WHEN c.day = excluded.day THEN c.per_day + 1 ELSE 1 END, day = excluded.day,
+				(open_id, open_at) = (SELECT CASE WHEN keep THEN c.open_id ELSE excluded.open_id END,
+						CASE WHEN keep THEN c.open_at ELSE excluded.open_at END
+					FROM (SELECT excluded.open_id = ''
+						OR (CASE WHEN c.minute = excluded.minute THEN c.per_minute + 1 ELSE 1 END) > $4
+						OR (CASE WHEN c.day = excluded.day THEN c.per_day + 1 ELSE 1 END) > $5
+						OR (c.open_id NOT IN ('', $6) AND c.open_at > $14 - $13::interval) AS keep) k)
+			RETURNING per_minute, per_day, open_id, open_at),
+		v AS (SELECT CASE WHEN per_minute > $4 THEN 'minute' WHEN per_day > $5 THEN 'day'
+				WHEN $12 AND open_id NOT IN ('', $6) AND open_at > $14 - $13::interval THEN 'open' ELSE '' END AS over,
+				open_id, open_at FROM c),
 		r AS (SELECT residents.* FROM residents, v WHERE id_number = $6 AND v.over = ''),
-		a AS (SELECT audit_append((pg_backend_pid() % $7)::smallint, $1, $8,
-				CASE WHEN v.over = '' THEN 'access.register' ELSE 'access.refused' END, 'person/' || $6,
-				CASE v.over WHEN 'minute' THEN $9 WHEN 'day' THEN $10
-					ELSE CASE WHEN EXISTS (SELECT 1 FROM r) THEN $11 ELSE $12 END END) FROM v)
-		SELECT v.over, (SELECT count(*) FROM a), r.id_number IS NOT NULL, coalesce(r.full_name, ''), r.date_of_birth,
+		a AS (INSERT INTO access_pending (actor, office, action, subject, detail)
+			SELECT $1, $7, CASE WHEN v.over = '' THEN 'access.register' ELSE 'access.refused' END, 'person/' || $6,
+				CASE v.over WHEN 'minute' THEN $8 WHEN 'day' THEN $9 WHEN 'open' THEN $15
+					ELSE CASE WHEN f.found THEN $10 ELSE $11 END END FROM v, f RETURNING 1)
+		SELECT v.over, v.open_id, coalesce(v.open_at, $14), (SELECT count(*) FROM a), r.id_number IS NOT NULL,
+			coalesce(r.full_name, ''), r.date_of_birth,
 			coalesce(r.sex, ''), coalesce(r.nationality, ''), coalesce(r.ethnicity, ''), coalesce(r.religion, ''),
 			coalesce(r.place_of_origin, ''), coalesce(r.place_of_residence, ''), coalesce(r.identifying_features, ''),
 			coalesce(r.father, ''), coalesce(r.mother, ''), coalesce(r.spouse, ''), coalesce(r.previous_id_number, '')
 		FROM v LEFT JOIN r ON true`,
-		u.Name, minute, day, lim.LookupsPerMinute, lim.LookupsPerDay, id, ledger.Chains, u.Office,
+		u.Name, minute, day, lim.LookupsPerMinute, lim.LookupsPerDay, id, u.Office,
 		detail(fmt.Sprintf("refused: over %d look-ups per minute", lim.LookupsPerMinute)),
 		detail(fmt.Sprintf("refused: over %d look-ups per day", lim.LookupsPerDay)),
-		detail(""), detail("not in register")).
-		Scan(&over, new(int64), &found, &p.FullName, &dob, &sex, &p.Nationality, &p.Ethnicity, &p.Religion,
+		detail(""), detail("not in register"), u.Role == RoleClerk && why == PurposePrefill, lim.LookupHold, now,
+		detail("refused: a look-up of another person is open")).
+		Scan(&over, &openID, &openAt, new(int64), &found, &p.FullName, &dob, &sex, &p.Nationality, &p.Ethnicity, &p.Religion,
 			&p.PlaceOfOrigin, &p.PlaceOfResidence, &p.IdentifyingFeatures, &p.Father, &p.Mother, &p.Spouse, &p.PreviousIDNumber)
 	if err != nil {
 		return issuance.Person{}, fmt.Errorf("intake: register lookup: %w", err)
@@ -237,6 +285,8 @@ func (s *Service) Lookup(ctx context.Context, id string) (issuance.Person, error
 			Rule: fmt.Sprintf("at most %d register look-ups per day", lim.LookupsPerDay),
 			Msg: fmt.Sprintf("%s made more than %d register look-ups today (Vietnam time); the refusal is recorded",
 				u.Name, lim.LookupsPerDay)}
+	case over == "open":
+		return issuance.Person{}, &OpenLookupError{User: u.Name, Open: maskID(openID), RetryAfter: openAt.Add(lim.LookupHold).Sub(now)}
 	case !found:
 		return issuance.Person{}, fmt.Errorf("%w: %s", ErrNotInRegister, id)
 	}
@@ -244,6 +294,37 @@ func (s *Service) Lookup(ctx context.Context, id string) (issuance.Person, error
 	p.DateOfBirth = issuance.DateOf(*dob)
 	p.Sex = issuance.Sex(sex)
 	return p, nil
+}
+
+// maskID hides an ID number but for its last 4 digits.
+func maskID(id string) string {
+	if len(id) <= 4 {
+		return id
+	}
+	return strings.Repeat("•", len(id)-4) + id[len(id)-4:]
+}
+
+// Release gives up the clerk's open look-up (the person did not apply after all, or the
+// number was mistyped), so that the clerk may look up someone else; it is recorded in
+// the audit log. It returns the released ID number masked (maskID), or "" when none
+// was open.
+func (s *Service) Release(ctx context.Context, clerk User) (string, error) {
+	if err := require(clerk, RoleClerk); err != nil {
+		return "", err
+	}
+	var id string
+	err := s.db.QueryRow(ctx, `WITH o AS (SELECT open_id FROM access_counts WHERE name = $1 AND open_id <> '' FOR UPDATE),
+			u AS (UPDATE access_counts c SET open_id = '' FROM o WHERE c.name = $1 RETURNING o.open_id),
+			a AS (SELECT audit_append((pg_backend_pid() % $2)::smallint, $1, $3, 'lookup.released', 'person/' || open_id, '') FROM u)
+		SELECT coalesce((SELECT open_id FROM u), ''), (SELECT count(*) FROM a)`,
+		clerk.Name, ledger.Chains, clerk.Office).Scan(&id, new(int64))
+	if err != nil {
+		return "", fmt.Errorf("intake: release look-up: %w", err)
+	}
+	if id == "" {
+		return "", nil
+	}
+	return maskID(id), nil
 }
 
 // recordReads records reads by u, one per ID number, with purpose why.
@@ -269,4 +350,30 @@ func (s *Service) Accesses(ctx context.Context, u User, f ledger.AccessFilter) (
 		}
 	}
 	return ledger.Accesses(ctx, s.db, f)
+}
+
+// ChainReads chains the recorded reads onto the audit log in the background
+// (ledger.ChainPending), every interval until ctx ends: `cccd serve` runs it, so a read
+// waits in access_pending for about that long. Every reader of access records chains
+// what is pending first anyway.
+func (s *Service) ChainReads(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := ledger.ChainPending(ctx, s.db)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			log.Error("intake: chaining access records; retrying", "err", err)
+			failing = true
+		case err == nil && failing:
+			log.Info("intake: chaining access records again")
+			failing = false
+		}
+	}
 }

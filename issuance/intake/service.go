@@ -132,8 +132,10 @@ func (s *Service) Submit(ctx context.Context, clerk User, app issuance.Applicati
 			}
 			return fmt.Errorf("intake: submit: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO application_events (application_id, from_state, to_state, actor, office)
-			VALUES ($1, '', $2, $3, $4)`, out.ID, lifecycle.Submitted, clerk.Name, clerk.Office); err != nil {
+		// The clerk's open look-up of this person (Lookup) closes with the submission.
+		if _, err := tx.Exec(ctx, `WITH o AS (UPDATE access_counts SET open_id = '' WHERE name = $3 AND open_id = $5)
+			INSERT INTO application_events (application_id, from_state, to_state, actor, office)
+			VALUES ($1, '', $2, $3, $4)`, out.ID, lifecycle.Submitted, clerk.Name, clerk.Office, app.IDNumber); err != nil {
 			return fmt.Errorf("intake: submit: %w", err)
 		}
 		detail := "reason " + string(app.Reason)

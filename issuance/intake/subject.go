@@ -61,10 +61,10 @@ func (s *Service) CardStatus(ctx context.Context, u User, serial, idNumber strin
 			LEFT JOIN LATERAL (SELECT r.kind, r.at FROM card_reports r WHERE r.serial = c.serial
 				ORDER BY r.at DESC, r.id DESC LIMIT 1) r ON true
 			WHERE c.serial = $1),
-		au AS (SELECT audit_append((pg_backend_pid() % $3)::smallint, $4, $5, 'access.card', 'person/' || c.id_number, $6)
-			FROM c WHERE $7)
+		au AS (INSERT INTO access_pending (actor, office, action, subject, detail)
+			SELECT $3, $4, 'access.card', 'person/' || c.id_number, $5 FROM c WHERE $6 RETURNING 1)
 		SELECT c.state, c.reason, c.updated_at, c.report, c.reported, c.id_number = $2, (SELECT count(*) FROM au) FROM c`,
-		serial, idNumber, ledger.Chains, u.Name, u.Office,
+		serial, idNumber, u.Name, u.Office,
 		ledger.AccessDetail{Role: u.Role, Purpose: why, Ref: serial}.String(), !s.noAccessLog).
 		Scan(&state, &reason, &out.Since, &report, &reported, &out.HolderMatches, new(int64))
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -56,10 +56,9 @@ type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// RecordAccess appends reads by actor to the audit log in one statement (SQL function
-// audit_append_set: the chain's head is locked and moved once for the whole set). Run
-// outside a transaction the statement is its own, on the chain of the connection
-// serving it (as ConnChain); inside tx it uses the chain of tx like Audit.
+// RecordAccess records reads by actor in one statement: they are durable when it
+// returns (inside tx, when tx commits) and are chained onto the audit log by
+// ChainPending shortly after, off the request path (migration 0630).
 func RecordAccess(ctx context.Context, q Execer, actor Actor, reads []Access) error {
 	if len(reads) == 0 {
 		return nil
@@ -70,11 +69,34 @@ func RecordAccess(ctx context.Context, q Execer, actor Actor, reads []Access) er
 	for i, r := range reads {
 		acts[i], subs[i], dets[i] = AccessPrefix+r.Kind, SubjectPrefixPerson+r.IDNumber, r.Detail.String()
 	}
-	if _, err := q.Exec(ctx, "SELECT audit_append_set((pg_backend_pid() % $1)::smallint, $2, $3, $4, $5, $6)",
-		Chains, actor.Name, actor.Office, acts, subs, dets); err != nil {
+	if _, err := q.Exec(ctx, `INSERT INTO access_pending (actor, office, action, subject, detail)
+		SELECT $1, $2, a, s, d FROM unnest($3::text[], $4::text[], $5::text[]) AS u(a, s, d)`,
+		actor.Name, actor.Office, acts, subs, dets); err != nil {
 		return fmt.Errorf("ledger: access record: %w", err)
 	}
 	return nil
+}
+
+// chainSet is how many pending reads ChainPending moves in one statement.
+const chainSet = 1000
+
+// ChainPending moves the recorded reads that are not yet chained onto the audit log (on
+// the chain of the connection serving it), a set at a time, until none is left, and
+// returns how many it moved. Every reader of access records calls it first, so what it
+// reads is complete and chained; the intake service also runs it in the background
+// (intake.Service.ChainReads).
+func ChainPending(ctx context.Context, q Querier) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		if err := q.QueryRow(ctx, "SELECT access_chain((pg_backend_pid() % $1)::smallint, $2)", Chains, chainSet).Scan(&n); err != nil {
+			return total, fmt.Errorf("ledger: chain access records: %w", err)
+		}
+		total += n
+		if n < chainSet {
+			return total, nil
+		}
+	}
 }
 
 // AccessRecord is one access entry as read back.
@@ -100,8 +122,11 @@ type AccessFilter struct {
 	Limit    int       // default 1000, at most 100000
 }
 
-// Accesses returns access records, oldest first.
+// Accesses returns access records, oldest first, after chaining the pending ones.
 func Accesses(ctx context.Context, q Querier, f AccessFilter) ([]AccessRecord, error) {
+	if _, err := ChainPending(ctx, q); err != nil {
+		return nil, err
+	}
 	if f.Limit <= 0 {
 		f.Limit = 1000
 	}

@@ -112,6 +112,10 @@ type Querier interface {
 // of its last row).
 func VerifyAudit(ctx context.Context, q Querier) (AuditReport, error) {
 	rep := AuditReport{Problems: []Problem{}}
+	// Recorded reads not yet chained are chained first, so that they are verified too.
+	if _, err := ChainPending(ctx, q); err != nil {
+		return rep, err
+	}
 	heads := map[int16]int64{}
 	rows, err := q.Query(ctx, "SELECT chain, seq FROM audit_head")
 	if err != nil {
