@@ -439,7 +439,10 @@ func TestReadsChainedInSets(t *testing.T) {
 	// The background chainer takes them in sets of 1000.
 	cctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { f.svc.ChainReads(cctx, 10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil))); close(done) }()
+	go func() {
+		f.svc.ChainReads(cctx, 10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		close(done)
+	}()
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		if count(); pending == 0 || time.Now().After(deadline) {
 			break
