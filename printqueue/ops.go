@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/issuance/ledger"
 	"github.com/cccd-project/cccd/issuance/lifecycle"
 	"github.com/cccd-project/cccd/issuance/workflow"
@@ -183,9 +183,12 @@ func Retry(ctx context.Context, db *pgxpool.Pool, jobID int64) error {
 // (Engine.Spoil); the new card is printed when it comes back personalized, its job
 // naming the card it replaces. Open print jobs of the old card are cancelled.
 func Reprint(ctx context.Context, e *workflow.Engine, actor ledger.Actor, receipt, reason string) error {
-	reason = strings.TrimSpace(reason)
+	reason = issuance.NormalizeText(reason)
 	if reason == "" {
 		return errors.New("printqueue: reprint: reason: say why the card is made again")
+	}
+	if err := issuance.CheckNote("reason", reason, 500); err != nil {
+		return fmt.Errorf("printqueue: reprint: %w", err)
 	}
 	var appID int64
 	err := e.DB.QueryRow(ctx, "SELECT id FROM applications WHERE receipt = $1", receipt).Scan(&appID)

@@ -331,6 +331,9 @@ func TestPrintAndQC(t *testing.T) {
 		if err := printqueue.Reprint(ctx, w.engine, operator, "R2", " "); err == nil {
 			t.Fatal("a reprint without a reason was accepted")
 		}
+		if err := printqueue.Reprint(ctx, w.engine, operator, "R2", "scratched\x00"); !errors.As(err, new(issuance.ValidationError)) {
+			t.Fatalf("a reprint reason with a NUL: %v, want the note rules' refusal", err)
+		}
 		w.waitFor("R2 qc_passed again", n, "SELECT count(*) FROM applications WHERE state = 'qc_passed'")
 		w.waitFor("R2 new card printed", 2, "SELECT count(*) FROM print_jobs WHERE application_id = 2 AND state = 'printed'")
 		after := w.reconcile()

@@ -63,6 +63,12 @@ say "A bad application is refused with every field named, and changes nothing"
 sed 's/"sex": "[MF]"/"sex": "X"/; s/"date_of_birth": "[0-9-]*"/"date_of_birth": "2031-02-28"/' "$W/app-1.json" > "$W/bad.json"
 "$CCCD" --as lan.clerk intake submit "$W/bad.json" || true
 
+say "One look-up at a time: another person's look-up is refused until the open one is submitted or given up"
+spare() { awk 'match($0, /"id_number":"[0-9]+"/) { print substr($0, RSTART + 13, 12) }' "$W/register.jsonl" | sed -n "$1p"; }
+"$CCCD" --as lan.clerk intake prefill "$(spare $((N + 5)))" > /dev/null
+"$CCCD" --as lan.clerk intake prefill "$(spare $((N + 6)))" > /dev/null || true
+"$CCCD" --as lan.clerk intake release
+
 say "Dual control: the clerk cannot approve; the supervisor approves all but one"
 first=$(head -n 1 "$W/receipts")
 "$CCCD" --as lan.clerk intake approve "$first" || true

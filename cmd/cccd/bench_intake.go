@@ -14,15 +14,17 @@ import (
 func init() { addBench(newBenchIntakeCmd) }
 
 func newBenchIntakeCmd() *cobra.Command {
-	cfg := intake.BenchConfig{Residents: 1_000_000, Apps: 5000, Clients: 32, Portraits: 200}
+	cfg := intake.BenchConfig{Residents: 1_000_000, Apps: 20000, Clients: 32, Portraits: 200}
 	runs := 1
 	cmd := &cobra.Command{
 		Use:   "intake",
 		Short: "Register import rows/s (COPY) and intake applications/s through the API, access records off and on, on a scratch database",
 		Long: `Register import rows/s (COPY) and intake applications/s through the API, on a scratch database. An
 application is a clerk's register look-up and the submission; half of them are taken with access
-records on, half off, in alternating eighths of the run. --runs repeats the whole benchmark on fresh
-databases and reports medians and ranges: on a shared machine one run says little.`,
+records on, half off, in alternating segments of the run (off, on, on, off, ...; at least 20 applications
+per clerk in each, up to 64 segments) so that the machine's swings weigh on both alike. --runs repeats
+the whole benchmark on fresh databases and reports medians and ranges: on a shared machine one run says
+little.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runs < 1 {
@@ -111,7 +113,8 @@ func printIntakeBench(results []intake.BenchResult) {
 	for _, p := range []struct {
 		name string
 		ph   intake.BenchPhase
-	}{{"  access records off (eighths 1, 4, 5, 8)", res.AccessOff}, {"  access records on (eighths 2, 3, 6, 7)", res.AccessOn}} {
+	}{{fmt.Sprintf("  access records off (%d of %d segments)", res.Segments/2, res.Segments), res.AccessOff},
+		{fmt.Sprintf("  access records on (%d of %d segments)", res.Segments/2, res.Segments), res.AccessOn}} {
 		fmt.Fprintf(tw, "%s, p50 / p99 %s / %s\t%d apps\t%.2f\t%.0f apps/s\t\t\n", p.name, p.ph.LatencyP50.Round(time.Microsecond),
 			p.ph.LatencyP99.Round(time.Microsecond), p.ph.Apps, p.ph.Time.Seconds(), p.ph.AppsSec)
 	}

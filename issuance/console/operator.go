@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/workflow"
 )
@@ -169,6 +170,11 @@ func (c *Console) operatorDead(p *Page) error {
 			return c.renderOperator(p, http.StatusUnprocessableEntity, "")
 		}
 		err = e.RejectDeadLetter(ctx, actor, id, reason)
+		if ve := (issuance.ValidationError{}); errors.As(err, &ve) {
+			f.Fail("reason", "Lý do không hợp lệ (reason: "+ve[0].Rule+")")
+			f.Values["dead"] = strconv.FormatInt(id, 10)
+			return c.renderOperator(p, http.StatusUnprocessableEntity, "")
+		}
 	default:
 		return c.renderOperator(p, http.StatusNotFound, "Thao tác không có (no such action): retry or reject")
 	}

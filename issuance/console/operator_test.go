@@ -111,6 +111,10 @@ func TestOperatorScreen(t *testing.T) {
 			!strings.Contains(body, "Nhập lý do") || e.scalar("SELECT state FROM dead_letters") != "dead" {
 			t.Fatalf("reject without a reason: %d\n%s", code, body)
 		}
+		if code, body := op.postForm("/console/operator/dead/"+dl+"/reject", url.Values{"reason": {"thẻ\u202e đã hủy"}}); code != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, "Lý do không hợp lệ") || e.scalar("SELECT state FROM dead_letters") != "dead" {
+			t.Fatalf("reject with a bidi override in the reason: %d\n%s", code, body)
+		}
 		if code, _ := op.postForm("/console/operator/dead/"+dl+"/reject", url.Values{"reason": {"thẻ đã hủy <tay>"}}); code != http.StatusSeeOther {
 			t.Fatalf("reject: %d", code)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/ledger"
 	"github.com/cccd-project/cccd/issuance/lifecycle"
@@ -173,7 +174,11 @@ func (c *Console) printReprint(p *Page) error {
 		return c.renderPrint(p, http.StatusUnprocessableEntity, "", nil)
 	}
 	err := printqueue.Reprint(p.Ctx(), c.prod.Engine, p.User.Actor(), receipt, reason)
+	var ve issuance.ValidationError
 	switch {
+	case errors.As(err, &ve):
+		f.Fail("reprint_reason", "Lý do không hợp lệ (reason: "+ve[0].Rule+")")
+		return c.renderPrint(p, http.StatusUnprocessableEntity, "", nil)
 	case errors.Is(err, printqueue.ErrNoSuchApp):
 		f.Fail("receipt", "Không có hồ sơ với số biên nhận này (no application with this receipt)")
 		return c.renderPrint(p, http.StatusUnprocessableEntity, "", nil)

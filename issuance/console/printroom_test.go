@@ -25,6 +25,7 @@ func TestPrintRoomScreen(t *testing.T) {
 	}{
 		{"reprint without a reason", "/console/print/reprint", url.Values{"receipt": {"HS-OP-1"}}, 422, "Nhập lý do in lại"},
 		{"reprint of an unknown receipt", "/console/print/reprint", url.Values{"receipt": {"<b>HS</b>"}, "reprint_reason": {"mờ"}}, 422, "Không có hồ sơ"},
+		{"reprint with a control character in the reason", "/console/print/reprint", url.Values{"receipt": {"HS-OP-1"}, "reprint_reason": {"mờ\x1b[2J"}}, 422, "Lý do không hợp lệ"},
 		{"reprint of a card not made yet", "/console/print/reprint", url.Values{"receipt": {"HS-OP-1"}, "reprint_reason": {"mờ"}}, 409, "no good card"},
 		{"printer down without a reason", "/console/print/down", url.Values{"printer": {"P1"}, "reason": {" "}, "general": {"1"}}, 422, "Nhập lý do máy in ngừng"},
 		{"printer down with a bad name", "/console/print/down", url.Values{"printer": {"P <1>"}, "reason": {"kẹt"}, "general": {"1"}}, 422, "Tên máy in không hợp lệ"},

@@ -45,9 +45,11 @@ type BenchResult struct {
 	Failed        int64         `json:"failed"`
 	FirstFailure  string        `json:"first_failure,omitempty"`
 	// AccessOff and AccessOn split the intake run (after an unmeasured warm-up of 5% of
-	// the applications): its eighths alternate off, on, on,
-	// off, off, on, on, off (so that a drift of the machine weighs on both alike), with
-	// access records and look-up limits turned off and on.
+	// the applications) into Segments parts (a multiple of 4, at least 8) that alternate
+	// off, on, on, off, off, on, on, off, ... with access records and look-up limits
+	// turned off and on: a drift of the machine weighs on both alike, and the more
+	// segments, the less its faster swings do.
+	Segments  int        `json:"segments"`
 	WarmUp    int        `json:"warm_up_applications"` // taken before the measure, access records on
 	AccessOff BenchPhase `json:"access_records_off"`
 	AccessOn  BenchPhase `json:"access_records_on"`
@@ -173,8 +175,12 @@ func (s *Service) Bench(ctx context.Context, cfg BenchConfig, tmpDir string, pro
 	warm := min(len(bodies)/2, max(len(tokens), len(bodies)/20))
 	b.run(ctx, bodies[:warm], ids[:warm], make([]time.Duration, warm))
 	bodies, ids, res.WarmUp = bodies[warm:], ids[warm:], warm
-	const segments = 8
-	say("taking %d applications (look-up, submit) with %d concurrent clerks, access records off and on in alternating eighths", len(bodies), len(tokens))
+	// Segments of at least 20 applications per clerk, so that the tail of each (clerks
+	// finishing their last ones while others idle) stays a small part of it.
+	segments := min(64, max(8, len(bodies)/(20*len(tokens))/4*4))
+	res.Segments = segments
+	say("taking %d applications (look-up, submit) with %d concurrent clerks, access records off and on in %d alternating segments",
+		len(bodies), len(tokens), segments)
 	lat := make([]time.Duration, len(bodies))
 	var phases [2][]time.Duration
 	var times [2]time.Duration

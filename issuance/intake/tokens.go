@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -141,9 +140,12 @@ func (s *Service) authFailed(ctx context.Context, src string, now time.Time, lim
 // Revoke disables a user at once: their token is refused from the next request on.
 // The reason (1-500 characters) is audited.
 func (s *Service) Revoke(ctx context.Context, name, reason string) error {
-	reason = strings.TrimSpace(reason)
+	reason = issuance.NormalizeText(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 500 {
 		return ErrReasonRequired
+	}
+	if err := issuance.CheckNote("reason", reason, 500); err != nil {
+		return err
 	}
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE users SET disabled = true, revoked_at = $2, revoke_reason = $3

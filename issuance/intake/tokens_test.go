@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/issuance/intake"
 )
 
@@ -27,6 +28,14 @@ func TestTokenRevokedExpiredRotated(t *testing.T) {
 	}
 	if err := f.svc.Revoke(ctx, "lan.clerk", ""); !errors.Is(err, intake.ErrReasonRequired) {
 		t.Fatalf("revoke without a reason: %v", err)
+	}
+	// The reason follows the free-text note rules: nothing that hides or reorders text.
+	var ve issuance.ValidationError
+	if err := f.svc.Revoke(ctx, "lan.clerk", "lost\u202e kcits BSU"); !errors.As(err, &ve) || ve[0].Field != "reason" {
+		t.Fatalf("revoke with a bidi override in the reason: %v", err)
+	}
+	if _, err := f.svc.Authenticate(ctx, f.tokens["lan.clerk"]); err != nil {
+		t.Fatalf("a refused revocation changed the user: %v", err)
 	}
 	if err := f.svc.Revoke(ctx, "lan.clerk", "token copied to a USB stick"); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/issuance/broker"
 	"github.com/cccd-project/cccd/issuance/lifecycle"
 	"github.com/cccd-project/cccd/issuance/store/storetest"
@@ -116,6 +117,11 @@ func TestDeadLetterRetryAndReject(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, bad := range []string{"  ", "card\x1b[2J destroyed", "card destroyed\u200b"} {
+		if err := w.engine.RejectDeadLetter(ctx, operator, dead[2].ID, bad); !errors.As(err, new(issuance.ValidationError)) {
+			t.Fatalf("reject with reason %q: %v, want the note rules' refusal", bad, err)
+		}
+	}
 	if err := w.engine.RejectDeadLetter(ctx, operator, dead[2].ID, "card destroyed by hand"); err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +200,9 @@ func TestRerun(t *testing.T) {
 		if err := w.engine.Rerun(ctx, operator, "R1", tc.stage, "test"); !errors.Is(err, tc.want) {
 			t.Fatalf("re-run from %s: %v", tc.stage, err)
 		}
+	}
+	if err := w.engine.Rerun(ctx, operator, "R1", lifecycle.Queued, "\u202erecalled"); !errors.As(err, new(issuance.ValidationError)) {
+		t.Fatalf("re-run with a bidi override in the reason: %v", err)
 	}
 	if err := w.engine.Rerun(ctx, operator, "R1", lifecycle.Queued, "face misprinted, card recalled"); err != nil {
 		t.Fatal(err)

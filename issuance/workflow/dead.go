@@ -78,6 +78,10 @@ func (e *Engine) RetryDeadLetter(ctx context.Context, actor ledger.Actor, id int
 
 // RejectDeadLetter closes a dead letter without retrying it.
 func (e *Engine) RejectDeadLetter(ctx context.Context, actor ledger.Actor, id int64, reason string) error {
+	reason, err := requiredNote(reason)
+	if err != nil {
+		return fmt.Errorf("workflow: reject dead letter %d: %w", id, err)
+	}
 	return pgx.BeginFunc(ctx, e.DB, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, "UPDATE dead_letters SET state = 'rejected', resolved_by = $2, resolved_at = now() WHERE id = $1 AND state = 'dead'", id, actor.Name)
 		if err != nil {
