@@ -117,8 +117,8 @@ func saveSlipPNG(t testing.TB, e *testEnv, receipt, shot string) {
 }
 
 func TestBrowserClerkSupervisorAdminPublic(t *testing.T) {
-	p := testResident(t, 31, true)
-	e := newEnv(t, Config{}, p)
+	p, q, r := testResident(t, 31, true), testResident(t, 32, false), testResident(t, 33, true)
+	e := newEnv(t, Config{}, p, q, r)
 	withPKI(t, e)
 	b := browsertest.Start(t)
 	base := e.srv.URL
@@ -130,6 +130,27 @@ func TestBrowserClerkSupervisorAdminPublic(t *testing.T) {
 	browserLogin(t, b, base, "lan.clerk")
 	receipt := browserSubmit(t, b, base, p, true)
 	saveSlipPNG(t, e, receipt, filepath.Join(filepath.Dir(b.Shot("clerk-today")), "clerk-slip.png"))
+
+	// One look-up at a time: with q's look-up open, r's is refused with q's last digits
+	// and a button that gives q's up; then r may be looked up.
+	b.Go(base + "/console/clerk")
+	b.Find("#id").Fill(q.IDNumber)
+	b.Find("button[accesskey=l]").Click()
+	b.Find("#f-full_name")
+	b.Go(base + "/console/clerk")
+	b.Find("#id").Fill(r.IDNumber)
+	b.Find("button[accesskey=l]").Click()
+	b.WaitText("#id-err", "••••••••"+q.IDNumber[8:])
+	b.Shot("clerk-one-look-up-at-a-time")
+	b.Find("#release").Click()
+	b.WaitText(".flash", "Đã huỷ tra cứu")
+	b.Find("#id").Fill(r.IDNumber)
+	b.Find("button[accesskey=l]").Click()
+	if got := b.Find("#f-full_name").Prop("value"); got != r.FullName {
+		t.Fatalf("after giving q up, r's form: name %q, want %q", got, r.FullName)
+	}
+	b.Find("#release").Click()
+	b.WaitText(".flash", "Đã huỷ tra cứu")
 
 	// The clerk has no approval screen: not in the navigation bar, and refused when typed.
 	if b.Has(`a[href="/console/supervisor"]`) {
