@@ -81,6 +81,18 @@ func CheckNote(field, s string, maxRunes int) error {
 	return v
 }
 
+// RequiredNote normalizes s (NormalizeText) and applies the note rules of CheckNote to it,
+// refusing an empty note too: the rule of a reason someone must give (a reprint, a
+// dead letter closed, a re-run). It returns the normalized note, or a ValidationError
+// naming field.
+func RequiredNote(field, s string, maxRunes int) (string, error) {
+	s = normalizeText(s)
+	if s == "" {
+		return "", ValidationError{{Field: field, Rule: fmt.Sprintf("required: say why (1-%d characters)", maxRunes)}}
+	}
+	return s, CheckNote(field, s, maxRunes)
+}
+
 // checkEncoding applies the rules every text shares and reports whether the character rules may run:
 // valid UTF-8 in NFC, at most maxRunes characters, no surrounding spaces.
 func checkEncoding(add func(field, rule string), field, s string, maxRunes int) bool {

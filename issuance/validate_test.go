@@ -339,3 +339,18 @@ func TestSexAndReason(t *testing.T) {
 		})
 	}
 }
+
+// TestRequiredNote: a reason someone must give is normalized, must not be empty, and
+// follows the note rules.
+func TestRequiredNote(t *testing.T) {
+	if got, err := RequiredNote("reason", "  The\u0309 bị xước ", 500); err != nil || got != "Thẻ bị xước" {
+		t.Fatalf("good note: %q %v", got, err)
+	}
+	for _, bad := range []string{"", "   ", "x\u202ey", "mờ\x1b[2J", strings.Repeat("a", 501)} {
+		_, err := RequiredNote("reason", bad, 500)
+		var ve ValidationError
+		if !errors.As(err, &ve) || ve[0].Field != "reason" {
+			t.Errorf("note %q: %v, want a ValidationError on reason", bad, err)
+		}
+	}
+}

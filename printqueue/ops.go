@@ -183,15 +183,12 @@ func Retry(ctx context.Context, db *pgxpool.Pool, jobID int64) error {
 // (Engine.Spoil); the new card is printed when it comes back personalized, its job
 // naming the card it replaces. Open print jobs of the old card are cancelled.
 func Reprint(ctx context.Context, e *workflow.Engine, actor ledger.Actor, receipt, reason string) error {
-	reason = issuance.NormalizeText(reason)
-	if reason == "" {
-		return errors.New("printqueue: reprint: reason: say why the card is made again")
-	}
-	if err := issuance.CheckNote("reason", reason, 500); err != nil {
+	reason, err := issuance.RequiredNote("reason", reason, 500)
+	if err != nil {
 		return fmt.Errorf("printqueue: reprint: %w", err)
 	}
 	var appID int64
-	err := e.DB.QueryRow(ctx, "SELECT id FROM applications WHERE receipt = $1", receipt).Scan(&appID)
+	err = e.DB.QueryRow(ctx, "SELECT id FROM applications WHERE receipt = $1", receipt).Scan(&appID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%w: receipt %q", ErrNoSuchApp, receipt)
 	}

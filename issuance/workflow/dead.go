@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/issuance/ledger"
 )
 
@@ -78,7 +79,7 @@ func (e *Engine) RetryDeadLetter(ctx context.Context, actor ledger.Actor, id int
 
 // RejectDeadLetter closes a dead letter without retrying it.
 func (e *Engine) RejectDeadLetter(ctx context.Context, actor ledger.Actor, id int64, reason string) error {
-	reason, err := requiredNote(reason)
+	reason, err := issuance.RequiredNote("reason", reason, 500)
 	if err != nil {
 		return fmt.Errorf("workflow: reject dead letter %d: %w", id, err)
 	}

@@ -251,7 +251,7 @@ func (e *Engine) SetPaused(ctx context.Context, actor ledger.Actor, receipt stri
 // or qc_passed). Going back before personalization destroys its current card (spoiled,
 // with the reason) and cancels its open job; back to queued makes a new job.
 func (e *Engine) Rerun(ctx context.Context, actor ledger.Actor, receipt string, stage lifecycle.AppState, reason string) error {
-	reason, err := requiredNote(reason)
+	reason, err := issuance.RequiredNote("reason", reason, 500)
 	if err != nil {
 		return fmt.Errorf("workflow: re-run %s: %w", receipt, err)
 	}
@@ -314,13 +314,3 @@ func (e *Engine) Rerun(ctx context.Context, actor ledger.Actor, receipt string, 
 
 // Day is a calendar day in the production centre's time zone (UTC+7).
 func Day(t time.Time) string { return t.In(time.FixedZone("ICT", 7*3600)).Format("2006-01-02") }
-
-// requiredNote is the rule of an operator's or administrator's reason: one to 500
-// characters of the free-text note rules (issuance.CheckNote), stored normalized.
-func requiredNote(reason string) (string, error) {
-	reason = issuance.NormalizeText(reason)
-	if reason == "" {
-		return "", issuance.ValidationError{{Field: "reason", Rule: "required: say why (1-500 characters)"}}
-	}
-	return reason, issuance.CheckNote("reason", reason, 500)
-}
