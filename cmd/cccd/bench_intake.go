@@ -98,6 +98,7 @@ func printIntakeBench(results []intake.BenchResult) {
 			{"  access records off", "apps/s", "", accessOff},
 			{"  access records on", "apps/s", "", accessOn},
 			{"cost of access records (off -> on)", "%", "< 5 %", accessCost},
+			{"look-ups per statement and commit", "", "", func(r intake.BenchResult) float64 { return r.LookupGroup }},
 		} {
 			med, lo, hi := spread(results, row.f)
 			fmt.Fprintf(tw, "%s\t%.1f %s\t%.1f\t%.1f\t%s\t\n", row.name, med, row.unit, lo, hi, row.target)
@@ -119,5 +120,6 @@ func printIntakeBench(results []intake.BenchResult) {
 			p.ph.LatencyP99.Round(time.Microsecond), p.ph.Apps, p.ph.Time.Seconds(), p.ph.AppsSec)
 	}
 	fmt.Fprintf(tw, "cost of access records (off -> on)\t\t\t%.1f %%\t< 5 %%\t\n", res.AccessCost)
+	fmt.Fprintf(tw, "look-ups per statement and commit (records on, mean)\t\t\t%.2f\t\t\n", res.LookupGroup)
 	tw.Flush()
 }

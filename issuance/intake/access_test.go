@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -476,4 +478,128 @@ func TestReadsChainedInSets(t *testing.T) {
 	if err != nil || rep.OK() || !strings.Contains(rep.Problems[0].Reason, "deleted") {
 		t.Fatalf("after deleting a chained read: %+v %v; want it found deleted", rep, err)
 	}
+}
+
+// TestLookupsGrouped: look-ups that arrive while a group is being written go together
+// in the next statement, one per user, each with its own result and its own record; a
+// user's second look-up waits for the group after; a look-up given up while it waits
+// leaves nothing behind.
+func TestLookupsGrouped(t *testing.T) {
+	ctx := context.Background()
+	const clerks = 20
+	var people []issuance.Person
+	for i := range clerks + 3 {
+		p := resident(t, 40+i, i%2 == 0)
+		p.PlaceOfResidence = fmt.Sprintf("Số %d Phố Huế, Phường Hàng Bài, Hoàn Kiếm, Hà Nội", 100+i)
+		people = append(people, p)
+	}
+	f := setup(t, people...)
+	users := make([]intake.User, clerks)
+	for i := range users {
+		users[i] = intake.User{Name: fmt.Sprintf("clerk.%02d", i), Role: intake.RoleClerk, Office: office}
+		if _, err := f.svc.AddUser(ctx, users[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lan := intake.WithUser(ctx, f.clerk)
+	a, b, c := people[clerks], people[clerks+1], people[clerks+2]
+	// lan.clerk's counts row exists; a transaction holding it blocks the group of
+	// lan.clerk's next look-up, while the others queue behind it.
+	if _, err := f.svc.Lookup(lan, c.IDNumber); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Release(ctx, f.clerk); err != nil {
+		t.Fatal(err)
+	}
+	blocker, err := f.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(ctx)
+	if _, err := blocker.Exec(ctx, "SELECT 1 FROM access_counts WHERE name = 'lan.clerk' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited 30 s for %s", what)
+			}
+		}
+	}
+	groups0, lookups0 := f.svc.LookupGroups()
+	first := make(chan error, 1)
+	go func() { _, err := f.svc.Lookup(lan, a.IDNumber); first <- err }()
+	waitFor("the first group to wait for the lock", func() bool {
+		var n int
+		f.pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%access_counts%'").Scan(&n)
+		return n == 1
+	})
+	// A look-up given up while it waits is taken off the queue.
+	gone, giveUp := context.WithCancel(intake.WithUser(ctx, f.clerk2))
+	gaveUp := make(chan error, 1)
+	go func() { _, err := f.svc.Lookup(gone, b.IDNumber); gaveUp <- err }()
+	waitFor("minh.clerk's look-up to queue", func() bool { return f.svc.QueuedLookups() == 1 })
+	giveUp()
+	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a look-up given up while it waits: %v, want context.Canceled", err)
+	}
+	if n := f.svc.QueuedLookups(); n != 0 {
+		t.Fatalf("%d look-ups queued after the only one was given up", n)
+	}
+	// Twenty clerks, and lan.clerk twice more (someone else, and the same person again),
+	// queue behind the first group: a group writes a user's counts row once, so one of
+	// lan.clerk's waits for the group after.
+	got := make([]issuance.Person, clerks)
+	errs := make([]error, clerks)
+	var wg sync.WaitGroup
+	for i := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = f.svc.Lookup(intake.WithUser(ctx, users[i]), people[i].IDNumber)
+		}()
+	}
+	second, again := make(chan error, 1), make(chan error, 1)
+	go func() { _, err := f.svc.Lookup(lan, b.IDNumber); second <- err }()
+	go func() { _, err := f.svc.Lookup(lan, a.IDNumber); again <- err }()
+	waitFor("22 look-ups to queue", func() bool { return f.svc.QueuedLookups() == clerks+2 })
+	if err := blocker.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatalf("lan.clerk's first look-up: %v", err)
+	}
+	if err := <-second; !errors.Is(err, intake.ErrLookupOpen) {
+		t.Fatalf("lan.clerk's look-up of another person while one is open: %v, want ErrLookupOpen", err)
+	}
+	if err := <-again; err != nil {
+		t.Fatalf("lan.clerk's look-up of the open person again: %v", err)
+	}
+	for i := range users {
+		if errs[i] != nil || got[i].IDNumber != people[i].IDNumber || got[i].PlaceOfResidence != people[i].PlaceOfResidence {
+			t.Fatalf("%s's look-up: %v %s %q; want %s %q", users[i].Name, errs[i], got[i].IDNumber, got[i].PlaceOfResidence,
+				people[i].IDNumber, people[i].PlaceOfResidence)
+		}
+	}
+	groups, lookups := f.svc.LookupGroups()
+	if groups-groups0 != 3 || lookups-lookups0 != clerks+3 {
+		t.Fatalf("%d look-ups in %d groups; want %d in 3 (the blocked one alone, all that queued behind it but one, that one)",
+			lookups-lookups0, groups-groups0, clerks+3)
+	}
+	// Each read is recorded once, on its own person; the one given up, not at all.
+	for i, u := range users {
+		recs := accesses(t, f, ledger.AccessFilter{User: u.Name})
+		if len(recs) != 1 || recs[0].IDNumber != people[i].IDNumber || recs[0].Kind != "register" {
+			t.Fatalf("%s's access records: %+v; want one read of %s", u.Name, recs, people[i].IDNumber)
+		}
+	}
+	if recs := accesses(t, f, ledger.AccessFilter{User: "minh.clerk"}); len(recs) != 0 {
+		t.Fatalf("the look-up given up while it waited left %d access records", len(recs))
+	}
+	if recs := accesses(t, f, ledger.AccessFilter{IDNumber: b.IDNumber}); len(recs) != 1 || recs[0].Kind != "refused" {
+		t.Fatalf("b's access records: %+v; want lan.clerk's refusal", recs)
+	}
+	auditIntact(t, f)
 }

@@ -56,6 +56,9 @@ type BenchResult struct {
 	// AccessCost is how much slower intake is with access records on, in percent of the
 	// rate with them off (negative: faster, within noise).
 	AccessCost float64 `json:"access_cost_percent"`
+	// LookupGroup is the mean number of look-ups written by one statement and commit
+	// while access records were on (lookups.go).
+	LookupGroup float64 `json:"lookup_group_mean"`
 }
 
 // BenchPhase is the intake of the applications taken with access records on or off.
@@ -181,6 +184,7 @@ func (s *Service) Bench(ctx context.Context, cfg BenchConfig, tmpDir string, pro
 	res.Segments = segments
 	say("taking %d applications (look-up, submit) with %d concurrent clerks, access records off and on in %d alternating segments",
 		len(bodies), len(tokens), segments)
+	groups0, lookups0 := s.LookupGroups()
 	lat := make([]time.Duration, len(bodies))
 	var phases [2][]time.Duration
 	var times [2]time.Duration
@@ -203,6 +207,9 @@ func (s *Service) Bench(ctx context.Context, cfg BenchConfig, tmpDir string, pro
 	stopChaining()
 	if _, err := ledger.ChainPending(ctx, s.db); err != nil {
 		return res, err
+	}
+	if groups, lookups := s.LookupGroups(); groups > groups0 {
+		res.LookupGroup = float64(lookups-lookups0) / float64(groups-groups0)
 	}
 	res.AccessOff, res.AccessOn = phase(phases[0], times[0]), phase(phases[1], times[1])
 	if res.AccessOff.AppsSec > 0 {

@@ -37,4 +37,8 @@ func TestBenchAccessRecordsOnAndOff(t *testing.T) {
 		t.Fatalf("%d applications, %d recorded look-ups; want %d and %d (the warm-up's and those taken with access records on)",
 			apps, reads, res.WarmUp+res.Apps, res.WarmUp+res.AccessOn.Apps)
 	}
+	// The look-ups taken with records on were written in groups of one or more.
+	if res.LookupGroup < 1 || res.LookupGroup > 4 {
+		t.Fatalf("look-ups per statement %.2f; want 1 to 4 (4 clerks)", res.LookupGroup)
+	}
 }

@@ -199,9 +199,9 @@ func (e *OpenLookupError) Is(target error) bool { return target == ErrLookupOpen
 // attempt counts, refused ones too. A clerk's look-up to pre-fill stays open until its
 // application is submitted or given up (Release), and meanwhile a look-up of anyone else
 // is refused (ErrLookupOpen). Every look-up is recorded, a refused one as refused. The
-// count, the hold, the read and the record are one statement: one round trip and one
-// commit, with no lock shared with other users (the record is chained on the audit log
-// afterwards, ledger.ChainPending).
+// count, the hold, the read and the record are one statement and one commit, shared
+// with the look-ups of other users that arrive meanwhile (lookups.go); the record is
+// chained on the audit log afterwards (ledger.ChainPending).
 func (s *Service) Lookup(ctx context.Context, id string) (issuance.Person, error) {
 	u, ok := UserFrom(ctx)
 	if !ok {
@@ -220,60 +220,22 @@ func (s *Service) Lookup(ctx context.Context, id string) (issuance.Person, error
 	if s.noAccessLog {
 		return s.register(ctx, id)
 	}
-	lim := s.Limits.withDefaults()
-	now := s.Now()
-	minute := now.Truncate(time.Minute)
-	local := now.In(vietnam)
-	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, vietnam)
 	detail := func(outcome string) string {
 		return ledger.AccessDetail{Role: u.Role, Purpose: why, Outcome: outcome}.String()
 	}
-	var over, openID string
-	var openAt time.Time
-	var found bool
-	var p issuance.Person
-	var dob *time.Time
-	var sex string
-	// keep: the look-up is refused (over a limit, or another one open) or holds nothing
-	// (not a pre-fill, or nobody to pre-fill), so the open look-up stays as it was.
-	err = s.db.QueryRow(ctx, `WITH f AS (SELECT EXISTS (SELECT 1 FROM residents WHERE id_number = $6) AS found),
-		c AS (
-			INSERT INTO access_counts AS c (name, minute, per_minute, day, per_day, open_id, open_at)
-				SELECT $1, $2, 1, $3, 1, CASE WHEN $12::boolean AND f.found THEN $6 ELSE '' END, $14::timestamptz FROM f
-			ON CONFLICT (name) DO UPDATE SET
-				per_minute = CASE WHEN c.minute = excluded.minute THEN c.per_minute + 1 ELSE 1 END, minute = excluded.minute,
-				per_day = CASE WHEN c.day = excluded.day THEN c.per_day + 1 ELSE 1 END, day = excluded.day,
-				(open_id, open_at) = (SELECT CASE WHEN keep THEN c.open_id ELSE excluded.open_id END,
-						CASE WHEN keep THEN c.open_at ELSE excluded.open_at END
-					FROM (SELECT excluded.open_id = ''
-						OR (CASE WHEN c.minute = excluded.minute THEN c.per_minute + 1 ELSE 1 END) > $4
-						OR (CASE WHEN c.day = excluded.day THEN c.per_day + 1 ELSE 1 END) > $5
-						OR (c.open_id NOT IN ('', $6) AND c.open_at > $14 - $13::interval) AS keep) k)
-			RETURNING per_minute, per_day, open_id, open_at),
-		v AS (SELECT CASE WHEN per_minute > $4 THEN 'minute' WHEN per_day > $5 THEN 'day'
-				WHEN $12 AND open_id NOT IN ('', $6) AND open_at > $14 - $13::interval THEN 'open' ELSE '' END AS over,
-				open_id, open_at FROM c),
-		r AS (SELECT residents.* FROM residents, v WHERE id_number = $6 AND v.over = ''),
-		a AS (INSERT INTO access_pending (actor, office, action, subject, detail)
-			SELECT $1, $7, CASE WHEN v.over = '' THEN 'access.register' ELSE 'access.refused' END, 'person/' || $6,
-				CASE v.over WHEN 'minute' THEN $8 WHEN 'day' THEN $9 WHEN 'open' THEN $15
-					ELSE CASE WHEN f.found THEN $10 ELSE $11 END END FROM v, f RETURNING 1)
-		SELECT v.over, v.open_id, coalesce(v.open_at, $14), (SELECT count(*) FROM a), r.id_number IS NOT NULL,
-			coalesce(r.full_name, ''), r.date_of_birth,
-			coalesce(r.sex, ''), coalesce(r.nationality, ''), coalesce(r.ethnicity, ''), coalesce(r.religion, ''),
-			coalesce(r.place_of_origin, ''), coalesce(r.place_of_residence, ''), coalesce(r.identifying_features, ''),
-			coalesce(r.father, ''), coalesce(r.mother, ''), coalesce(r.spouse, ''), coalesce(r.previous_id_number, '')
-		FROM v LEFT JOIN r ON true`,
-		u.Name, minute, day, lim.LookupsPerMinute, lim.LookupsPerDay, id, u.Office,
-		detail(fmt.Sprintf("refused: over %d look-ups per minute", lim.LookupsPerMinute)),
-		detail(fmt.Sprintf("refused: over %d look-ups per day", lim.LookupsPerDay)),
-		detail(""), detail("not in register"), u.Role == RoleClerk && why == PurposePrefill, lim.LookupHold, now,
-		detail("refused: a look-up of another person is open")).
-		Scan(&over, &openID, &openAt, new(int64), &found, &p.FullName, &dob, &sex, &p.Nationality, &p.Ethnicity, &p.Religion,
-			&p.PlaceOfOrigin, &p.PlaceOfResidence, &p.IdentifyingFeatures, &p.Father, &p.Mother, &p.Spouse, &p.PreviousIDNumber)
+	lim := s.Limits.withDefaults()
+	res, err := s.lookup(ctx, &lookupReq{name: u.Name, office: u.Office, id: id, hold: u.Role == RoleClerk && why == PurposePrefill,
+		detail: [5]string{detail(""), detail("not in register"),
+			detail(fmt.Sprintf("refused: over %d look-ups per minute", lim.LookupsPerMinute)),
+			detail(fmt.Sprintf("refused: over %d look-ups per day", lim.LookupsPerDay)),
+			detail("refused: a look-up of another person is open")}})
 	if err != nil {
-		return issuance.Person{}, fmt.Errorf("intake: register lookup: %w", err)
+		return issuance.Person{}, err
 	}
+	now, over, found := res.now, res.over, res.found
+	minute := now.Truncate(time.Minute)
+	local := now.In(vietnam)
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, vietnam)
 	switch {
 	case over == "minute":
 		return issuance.Person{}, &LimitError{Kind: ErrLookupLimit, RetryAfter: minute.Add(time.Minute).Sub(now),
@@ -286,13 +248,14 @@ func (s *Service) Lookup(ctx context.Context, id string) (issuance.Person, error
 			Msg: fmt.Sprintf("%s made more than %d register look-ups today (Vietnam time); the refusal is recorded",
 				u.Name, lim.LookupsPerDay)}
 	case over == "open":
-		return issuance.Person{}, &OpenLookupError{User: u.Name, Open: maskID(openID), RetryAfter: openAt.Add(lim.LookupHold).Sub(now)}
+		return issuance.Person{}, &OpenLookupError{User: u.Name, Open: maskID(res.openID), RetryAfter: res.openAt.Add(lim.LookupHold).Sub(now)}
 	case !found:
 		return issuance.Person{}, fmt.Errorf("%w: %s", ErrNotInRegister, id)
 	}
+	p := res.p
 	p.IDNumber = id
-	p.DateOfBirth = issuance.DateOf(*dob)
-	p.Sex = issuance.Sex(sex)
+	p.DateOfBirth = issuance.DateOf(*res.dob)
+	p.Sex = issuance.Sex(res.sex)
 	return p, nil
 }
 

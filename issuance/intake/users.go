@@ -75,6 +75,8 @@ type Service struct {
 	// noAccessLog turns access records and look-up limits off: only the benchmark does,
 	// to measure what they cost.
 	noAccessLog bool
+	// groups writes look-ups with access records on in groups (lookups.go).
+	groups lookupGroups
 }
 
 // New returns the service on db.
