@@ -603,3 +603,93 @@ func TestLookupsGrouped(t *testing.T) {
 	}
 	auditIntact(t, f)
 }
+
+// TestLookupGroupFails: when a group's statement fails, every look-up in it gets the
+// error and nothing of the group stays (no count, no hold, no record); the next
+// look-ups go through.
+func TestLookupGroupFails(t *testing.T) {
+	ctx := context.Background()
+	a, b, c := resident(t, 70, true), resident(t, 71, false), resident(t, 72, true)
+	f := setup(t, a, b, c)
+	lan, minh := intake.WithUser(ctx, f.clerk), intake.WithUser(ctx, f.clerk2)
+	if _, err := f.svc.Lookup(lan, c.IDNumber); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Release(ctx, f.clerk); err != nil {
+		t.Fatal(err)
+	}
+	// A fault in the database: recording a read of b fails.
+	if _, err := f.pool.Exec(ctx, `CREATE FUNCTION fail_b() RETURNS trigger LANGUAGE plpgsql AS
+		$$BEGIN RAISE EXCEPTION 'injected fault'; END$$;
+		CREATE TRIGGER fail_b BEFORE INSERT ON access_pending FOR EACH ROW
+		WHEN (NEW.subject = 'person/`+b.IDNumber+`') EXECUTE FUNCTION fail_b()`); err != nil {
+		t.Fatal(err)
+	}
+	counts := func() string {
+		t.Helper()
+		var s string
+		if err := f.pool.QueryRow(ctx, `SELECT string_agg(name || ':' || per_day || ':' || open_id, ' ' ORDER BY name)
+			FROM access_counts`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := counts()
+	// lan.clerk's look-up of a and minh.clerk's of b go in one group, behind a blocked one.
+	blocker, err := f.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(ctx)
+	if _, err := blocker.Exec(ctx, "SELECT 1 FROM access_counts WHERE name = 'lan.clerk' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() { _, err := f.svc.Lookup(lan, a.IDNumber); first <- err }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		f.pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%access_counts%'").Scan(&n)
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first group never waited for the lock")
+		}
+	}
+	groups0, _ := f.svc.LookupGroups()
+	second := make(chan error, 1)
+	go func() { _, err := f.svc.Lookup(minh, b.IDNumber); second <- err }()
+	for f.svc.QueuedLookups() != 1 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := blocker.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("the blocked group: %v", err)
+	}
+	if err := <-second; err == nil || !strings.Contains(err.Error(), "injected fault") {
+		t.Fatalf("a look-up whose group failed: %v, want the database's error", err)
+	}
+	if groups, _ := f.svc.LookupGroups(); groups != groups0+2 {
+		t.Fatalf("%d groups written, want 2 (the blocked one, then the failed one)", groups-groups0)
+	}
+	if got := accesses(t, f, ledger.AccessFilter{IDNumber: b.IDNumber}); len(got) != 0 {
+		t.Fatalf("the failed group left records of b: %+v", got)
+	}
+	after := counts()
+	want := strings.Replace(before, "lan.clerk:1:", "lan.clerk:2:"+a.IDNumber, 1)
+	if after != want {
+		t.Fatalf("counts after the failed group: %q; want %q (only the blocked group's look-up counted)", after, want)
+	}
+	// The fault gone, the same look-up goes through on the same pool.
+	if _, err := f.pool.Exec(ctx, "DROP TRIGGER fail_b ON access_pending"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := f.svc.Lookup(minh, b.IDNumber); err != nil {
+			t.Fatalf("after the fault: %v", err)
+		}
+	}
+	auditIntact(t, f)
+}
