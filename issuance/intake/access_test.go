@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/cccd-project/cccd/issuance"
 	"github.com/cccd-project/cccd/issuance/intake"
 	"github.com/cccd-project/cccd/issuance/ledger"
@@ -480,6 +482,48 @@ func TestReadsChainedInSets(t *testing.T) {
 	}
 }
 
+// waitFor waits up to 30 s for cond.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30 s for %s", what)
+		}
+	}
+}
+
+// blockedGroup starts lan.clerk's look-up of p in a group of its own that waits for a
+// transaction holding lan.clerk's counts row (made by a look-up of warm, then given
+// up), so that look-ups made meanwhile queue behind it. Committing the transaction lets
+// the group go; the channel then gets the look-up's error.
+func blockedGroup(t *testing.T, f *fixture, warm, p issuance.Person) (pgx.Tx, <-chan error) {
+	t.Helper()
+	ctx := context.Background()
+	lan := intake.WithUser(ctx, f.clerk)
+	if _, err := f.svc.Lookup(lan, warm.IDNumber); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Release(ctx, f.clerk); err != nil {
+		t.Fatal(err)
+	}
+	blocker, err := f.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blocker.Rollback(ctx) })
+	if _, err := blocker.Exec(ctx, "SELECT 1 FROM access_counts WHERE name = 'lan.clerk' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := f.svc.Lookup(lan, p.IDNumber); done <- err }()
+	waitFor(t, "lan.clerk's group to wait for the lock", func() bool {
+		var n int
+		f.pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%access_counts%'").Scan(&n)
+		return n == 1
+	})
+	return blocker, done
+}
+
 // TestLookupsGrouped: look-ups that arrive while a group is being written go together
 // in the next statement, one per user, each with its own result and its own record; a
 // user's second look-up waits for the group after; a look-up given up while it waits
@@ -503,43 +547,13 @@ func TestLookupsGrouped(t *testing.T) {
 	}
 	lan := intake.WithUser(ctx, f.clerk)
 	a, b, c := people[clerks], people[clerks+1], people[clerks+2]
-	// lan.clerk's counts row exists; a transaction holding it blocks the group of
-	// lan.clerk's next look-up, while the others queue behind it.
-	if _, err := f.svc.Lookup(lan, c.IDNumber); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Release(ctx, f.clerk); err != nil {
-		t.Fatal(err)
-	}
-	blocker, err := f.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Rollback(ctx)
-	if _, err := blocker.Exec(ctx, "SELECT 1 FROM access_counts WHERE name = 'lan.clerk' FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("waited 30 s for %s", what)
-			}
-		}
-	}
-	groups0, lookups0 := f.svc.LookupGroups()
-	first := make(chan error, 1)
-	go func() { _, err := f.svc.Lookup(lan, a.IDNumber); first <- err }()
-	waitFor("the first group to wait for the lock", func() bool {
-		var n int
-		f.pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%access_counts%'").Scan(&n)
-		return n == 1
-	})
+	blocker, first := blockedGroup(t, f, c, a)
+	groups0, lookups0 := f.svc.LookupGroups() // the blocked group counts once written
 	// A look-up given up while it waits is taken off the queue.
 	gone, giveUp := context.WithCancel(intake.WithUser(ctx, f.clerk2))
 	gaveUp := make(chan error, 1)
 	go func() { _, err := f.svc.Lookup(gone, b.IDNumber); gaveUp <- err }()
-	waitFor("minh.clerk's look-up to queue", func() bool { return f.svc.QueuedLookups() == 1 })
+	waitFor(t, "minh.clerk's look-up to queue", func() bool { return f.svc.QueuedLookups() == 1 })
 	giveUp()
 	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
 		t.Fatalf("a look-up given up while it waits: %v, want context.Canceled", err)
@@ -563,7 +577,7 @@ func TestLookupsGrouped(t *testing.T) {
 	second, again := make(chan error, 1), make(chan error, 1)
 	go func() { _, err := f.svc.Lookup(lan, b.IDNumber); second <- err }()
 	go func() { _, err := f.svc.Lookup(lan, a.IDNumber); again <- err }()
-	waitFor("22 look-ups to queue", func() bool { return f.svc.QueuedLookups() == clerks+2 })
+	waitFor(t, "22 look-ups to queue", func() bool { return f.svc.QueuedLookups() == clerks+2 })
 	if err := blocker.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -611,13 +625,7 @@ func TestLookupGroupFails(t *testing.T) {
 	ctx := context.Background()
 	a, b, c := resident(t, 70, true), resident(t, 71, false), resident(t, 72, true)
 	f := setup(t, a, b, c)
-	lan, minh := intake.WithUser(ctx, f.clerk), intake.WithUser(ctx, f.clerk2)
-	if _, err := f.svc.Lookup(lan, c.IDNumber); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Release(ctx, f.clerk); err != nil {
-		t.Fatal(err)
-	}
+	minh := intake.WithUser(ctx, f.clerk2)
 	// A fault in the database: recording a read of b fails.
 	if _, err := f.pool.Exec(ctx, `CREATE FUNCTION fail_b() RETURNS trigger LANGUAGE plpgsql AS
 		$$BEGIN RAISE EXCEPTION 'injected fault'; END$$;
@@ -634,34 +642,13 @@ func TestLookupGroupFails(t *testing.T) {
 		}
 		return s
 	}
-	before := counts()
-	// lan.clerk's look-up of a and minh.clerk's of b go in one group, behind a blocked one.
-	blocker, err := f.pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Rollback(ctx)
-	if _, err := blocker.Exec(ctx, "SELECT 1 FROM access_counts WHERE name = 'lan.clerk' FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
-	first := make(chan error, 1)
-	go func() { _, err := f.svc.Lookup(lan, a.IDNumber); first <- err }()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		var n int
-		f.pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%access_counts%'").Scan(&n)
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first group never waited for the lock")
-		}
-	}
+	// lan.clerk's look-up of a goes alone in a blocked group; minh.clerk's of b queues behind it.
+	blocker, first := blockedGroup(t, f, c, a)
 	groups0, _ := f.svc.LookupGroups()
+	before := counts()
 	second := make(chan error, 1)
 	go func() { _, err := f.svc.Lookup(minh, b.IDNumber); second <- err }()
-	for f.svc.QueuedLookups() != 1 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "minh.clerk's look-up to queue", func() bool { return f.svc.QueuedLookups() == 1 })
 	if err := blocker.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}

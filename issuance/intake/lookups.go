@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,11 +81,8 @@ func (s *Service) lookup(ctx context.Context, r *lookupReq) (lookupRes, error) {
 		g.mu.Lock()
 		taken := r.taken
 		if !taken {
-			for i, q := range g.queue {
-				if q == r {
-					g.queue = append(g.queue[:i], g.queue[i+1:]...)
-					break
-				}
+			if i := slices.Index(g.queue, r); i >= 0 {
+				g.queue = slices.Delete(g.queue, i, i+1)
 			}
 		}
 		g.mu.Unlock()
@@ -108,9 +106,14 @@ func (s *Service) writeGroups() {
 		}
 		g.mu.Unlock()
 		s.writeGroup(group)
-		g.groups.Add(1)
-		g.lookups.Add(int64(len(group)))
 	}
+}
+
+// lookupWindows returns the starts of the minute and of the day (Vietnam time) that
+// look-ups made at now count in.
+func lookupWindows(now time.Time) (minute, day time.Time) {
+	local := now.In(vietnam)
+	return now.Truncate(time.Minute), time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, vietnam)
 }
 
 // take removes the oldest queued look-ups, one per user, up to maxLookupGroup; the
@@ -140,9 +143,7 @@ func (s *Service) writeGroup(group []*lookupReq) {
 	defer cancel()
 	lim := s.Limits.withDefaults()
 	now := s.Now()
-	minute := now.Truncate(time.Minute)
-	local := now.In(vietnam)
-	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, vietnam)
+	minute, day := lookupWindows(now)
 	n := len(group)
 	names, offices, ids := make([]string, n), make([]string, n), make([]string, n)
 	holds := make([]bool, n)
@@ -168,6 +169,9 @@ func (s *Service) writeGroup(group []*lookupReq) {
 		minute, day, lim.LookupsPerMinute, lim.LookupsPerDay, lim.LookupHold, now)
 	batch.Queue("COMMIT")
 	err := s.scanGroup(s.db.SendBatch(ctx, batch), group, now)
+	// Counted before any look-up of the group returns, so that a caller sees its own.
+	s.groups.groups.Add(1)
+	s.groups.lookups.Add(int64(n))
 	for _, r := range group {
 		if err != nil {
 			r.res = lookupRes{err: fmt.Errorf("intake: register lookup: %w", err)}

@@ -233,9 +233,7 @@ func (s *Service) Lookup(ctx context.Context, id string) (issuance.Person, error
 		return issuance.Person{}, err
 	}
 	now, over, found := res.now, res.over, res.found
-	minute := now.Truncate(time.Minute)
-	local := now.In(vietnam)
-	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, vietnam)
+	minute, day := lookupWindows(now)
 	switch {
 	case over == "minute":
 		return issuance.Person{}, &LimitError{Kind: ErrLookupLimit, RetryAfter: minute.Add(time.Minute).Sub(now),
